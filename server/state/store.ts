@@ -1,0 +1,76 @@
+import type { Category, ClientType, FileStatus } from "../../protocol/events.ts";
+import type { ErrorPayload } from "../../protocol/errors.ts";
+
+export type SessionStatus = "active" | "completed" | "cancelled" | "expired";
+
+export interface SessionRecord {
+  id: string;
+  category: Category;
+  clientType: ClientType;
+  status: SessionStatus;
+  /** Epoch milliseconds, as every time below. */
+  createdAt: number;
+  lastActivity: number;
+  /** lastActivity + session timeout; also the token's expiry floor. */
+  expiresAt: number;
+  /** Ids announced by `upload-start` before their tus creation (counted toward limits). */
+  announcedFileIds: string[];
+  endedAt: number | null;
+}
+
+export type ConcatKind = "none" | "partial" | "final";
+
+export interface UploadRecord {
+  id: string;
+  /** null only for anonymous uploads (H5_ALLOW_ANONYMOUS). */
+  sessionId: string | null;
+  category: Category | null;
+  /** Sanitised for display; never used in a path. */
+  filename: string;
+  filetype: string;
+  /** Lowercase extension with dot (".jpg") derived from the checked type, or "". */
+  ext: string;
+  /** null while the length is deferred. */
+  size: number | null;
+  /** Committed offset: bytes durably stored. */
+  offset: number;
+  status: FileStatus;
+  /** Raw Upload-Metadata header, echoed by HEAD. */
+  metadata: string;
+  concat: ConcatKind;
+  /** Final uploads: the partial ids, in order. */
+  parts: string[];
+  createdAt: number;
+  updatedAt: number;
+  startedAt: number | null;
+  completedAt: number | null;
+  expiresAt: number;
+  /** Relative final path once completed (`uploadPath`). */
+  storageKey: string | null;
+  retryCount: number;
+  error: ErrorPayload | null;
+  /** Magic-number check done on the first bytes. */
+  typeChecked: boolean;
+}
+
+/**
+ * Session and upload state. Writes are durable when the promise settles (the SQLite store
+ * commits synchronously), so a committed offset survives `kill -9`.
+ */
+export interface StateStore {
+  putSession(session: SessionRecord): Promise<void>;
+  getSession(id: string): Promise<SessionRecord | null>;
+  /** Sessions with status "active" whose expiresAt <= now. */
+  listExpiredSessions(now: number): Promise<SessionRecord[]>;
+  deleteSession(id: string): Promise<void>;
+
+  putUpload(upload: UploadRecord): Promise<void>;
+  getUpload(id: string): Promise<UploadRecord | null>;
+  /** A session's uploads, oldest first. */
+  listUploads(sessionId: string): Promise<UploadRecord[]>;
+  /** Uploads not completed whose expiresAt <= now. */
+  listExpiredUploads(now: number): Promise<UploadRecord[]>;
+  deleteUpload(id: string): Promise<void>;
+
+  close(): Promise<void>;
+}
