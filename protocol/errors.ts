@@ -27,6 +27,8 @@ export const ERRORS = {
   CHECKSUM_UNSUPPORTED: { status: 400, message: "Unsupported checksum algorithm" },
   OFFSET_MISMATCH: { status: 409, message: "Upload-Offset does not match the upload" },
   INVALID_REQUEST: { status: 400, message: "The request is malformed" },
+  METHOD_NOT_ALLOWED: { status: 405, message: "This method is not allowed here" },
+  NOT_FOUND: { status: 404, message: "No such route" },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: "Unsupported Content-Type" },
   TUS_VERSION_UNSUPPORTED: { status: 412, message: "Unsupported Tus-Resumable version" },
   ORIGIN_NOT_ALLOWED: { status: 403, message: "This origin may not use the uploader" },

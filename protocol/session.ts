@@ -25,4 +25,6 @@ export interface CreateSessionResponse {
 }
 
 /** `GET /api/sessions/:id`: the socket's progress payload with every file. */
-export type SessionSnapshot = ProgressUpdateEvent & { files: NonNullable<ProgressUpdateEvent["files"]> };
+export type SessionSnapshot = ProgressUpdateEvent & {
+  files: NonNullable<ProgressUpdateEvent["files"]>;
+};

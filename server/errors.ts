@@ -1,4 +1,4 @@
-import { ERRORS, type ErrorCode, type ErrorPayload } from "../protocol/errors.ts";
+import { type ErrorCode, type ErrorPayload, ERRORS } from "../protocol/errors.ts";
 
 /** The one error type of the server: a code from the table, a message, optional details. */
 export class AppError extends Error {

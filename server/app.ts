@@ -1,0 +1,88 @@
+import { Hono } from "hono";
+import { cors } from "hono/cors";
+import { TUS_ALLOWED_HEADERS, TUS_EXPOSED_HEADERS } from "../protocol/tus.ts";
+import { AppError, toAppError } from "./errors.ts";
+import { originPolicy, selfOrigin } from "./http/origins.ts";
+import { RateLimiter } from "./http/rate_limit.ts";
+import { sessionRoutes } from "./routes/sessions.ts";
+import { tusRoutes } from "./routes/tus/mod.ts";
+import type { UploadService } from "./upload/service.ts";
+
+export interface AppDeps {
+  service: UploadService;
+  allowedOrigins: readonly string[];
+  maxFileSize: number;
+  /** Session creations per address per minute. */
+  sessionRate?: number;
+  /** Extra routes mounted last (the widget file and the demo page). */
+  extra?: (app: Hono) => void;
+}
+
+function clientAddress(_request: Request, env: unknown): string {
+  const addr = (env as { remoteAddr?: { hostname?: string } } | undefined)?.remoteAddr;
+  return addr?.hostname ?? "local";
+}
+
+/** The HTTP app: a pure `fetch` handler, testable with `app.request()`. */
+export function createApp(deps: AppDeps): Hono {
+  const app = new Hono();
+  const allowed = originPolicy(deps.allowedOrigins);
+
+  app.onError((error, c) => {
+    const appError = toAppError(error);
+    if (appError.code === "INTERNAL_ERROR") {
+      console.error("Request failed:", c.req.method, c.req.path, error);
+    }
+    const headers = new Headers(appError.headers);
+    headers.set("Content-Type", "application/json; charset=utf-8");
+    headers.set("Cache-Control", "no-store");
+    return new Response(JSON.stringify({ error: appError.toPayload() }), {
+      status: appError.status,
+      headers,
+    });
+  });
+  app.notFound(() => {
+    throw new AppError("NOT_FOUND");
+  });
+
+  app.use("/api/*", async (c, next) => {
+    const origin = c.req.header("Origin");
+    if (!allowed(origin, selfOrigin(c.req.raw))) {
+      throw new AppError("ORIGIN_NOT_ALLOWED", `Origin "${origin}" may not use this server`);
+    }
+    await next();
+  });
+  const corsMiddleware = cors({
+    origin: (origin) => origin,
+    allowMethods: ["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS"],
+    allowHeaders: TUS_ALLOWED_HEADERS,
+    exposeHeaders: [
+      ...TUS_EXPOSED_HEADERS,
+      "Content-Range",
+      "Content-Disposition",
+      "Retry-After",
+    ],
+    maxAge: 86_400,
+  });
+  // A tus OPTIONS without Access-Control-Request-Method is a capability query, not a preflight.
+  app.use(
+    "/api/*",
+    (c, next) =>
+      c.req.method === "OPTIONS" && !c.req.header("Access-Control-Request-Method")
+        ? next()
+        : corsMiddleware(c, next),
+  );
+
+  app.get("/healthz", (c) => c.json({ ok: true, time: new Date().toISOString() }));
+  app.route(
+    "/api/sessions",
+    sessionRoutes({
+      service: deps.service,
+      limiter: new RateLimiter({ capacity: deps.sessionRate ?? 60, perMs: 60_000 }),
+      clientAddress,
+    }),
+  );
+  app.route("/api/uploads", tusRoutes({ service: deps.service, maxSize: deps.maxFileSize }));
+  deps.extra?.(app);
+  return app;
+}

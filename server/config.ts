@@ -1,0 +1,160 @@
+import { CATEGORIES, type Category, SESSION_TIMEOUT_MS } from "../protocol/events.ts";
+import type { CategoryLimits } from "../protocol/session.ts";
+
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  /** null: generated once and kept in `<dataDir>/secret`. */
+  secret: string | null;
+  allowedOrigins: string[];
+  maxFileSize: number;
+  categories: Record<Category, CategoryLimits>;
+  sessionTimeoutMs: number;
+  allowAnonymous: boolean;
+  /** Server-side budget of automatic retries reported in `upload-failed`. */
+  maxRetries: number;
+  tokenTtlMs: number;
+}
+
+const MEDIA_TYPES = ["image/*", "video/*"];
+
+/** Every variable, its default, and what it means: the README's configuration table. */
+export const DEFAULTS = {
+  PORT: "8005",
+  HOST: "0.0.0.0",
+  H5_DATA_DIR: "./data",
+  H5_ALLOWED_ORIGINS: "",
+  H5_MAX_FILE_SIZE: "8GiB",
+  H5_PERSONAL_MAX_FILE_SIZE: "2GiB",
+  H5_PERSONAL_MAX_FILES: "20",
+  H5_PERSONAL_ALLOWED_TYPES: MEDIA_TYPES.join(","),
+  H5_SCENIC_MAX_FILE_SIZE: "8GiB",
+  H5_SCENIC_MAX_FILES: "100",
+  H5_SCENIC_ALLOWED_TYPES: MEDIA_TYPES.join(","),
+  H5_SESSION_TIMEOUT_MS: String(SESSION_TIMEOUT_MS),
+  H5_ALLOW_ANONYMOUS: "false",
+  H5_MAX_RETRIES: "5",
+  H5_TOKEN_TTL_MS: String(24 * 60 * 60 * 1000),
+} as const;
+
+export class ConfigError extends Error {
+  constructor(variable: string, value: string, expected: string) {
+    super(`Invalid ${variable}="${value}": expected ${expected}`);
+    this.name = "ConfigError";
+  }
+}
+
+const UNITS: Record<string, number> = {
+  "": 1,
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  tb: 1e12,
+  kib: 2 ** 10,
+  mib: 2 ** 20,
+  gib: 2 ** 30,
+  tib: 2 ** 40,
+};
+
+/** "1.5GiB", "500MB", "1048576" -> bytes. */
+export function parseSize(variable: string, value: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(value);
+  const unit = match ? UNITS[match[2]!.toLowerCase()] : undefined;
+  if (!match || unit === undefined) {
+    throw new ConfigError(variable, value, "a size such as 1048576, 500MB or 2GiB");
+  }
+  const bytes = Math.floor(Number(match[1]) * unit);
+  if (!Number.isSafeInteger(bytes) || bytes <= 0) {
+    throw new ConfigError(variable, value, "a positive size");
+  }
+  return bytes;
+}
+
+function parseInteger(variable: string, value: string, min: number, max = 2 ** 31): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+    throw new ConfigError(variable, value, `an integer from ${min} to ${max}`);
+  }
+  return n;
+}
+
+function parseBoolean(variable: string, value: string): boolean {
+  const v = value.trim().toLowerCase();
+  if (["1", "true", "yes", "on"].includes(v)) return true;
+  if (["0", "false", "no", "off", ""].includes(v)) return false;
+  throw new ConfigError(variable, value, "true or false");
+}
+
+function parseOrigins(variable: string, value: string): string[] {
+  const origins = value.split(",").map((s) => s.trim()).filter(Boolean);
+  for (const origin of origins) {
+    if (origin === "*") continue;
+    let parsed: URL;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      throw new ConfigError(variable, value, "a comma list of origins like https://shop.example");
+    }
+    if (parsed.origin !== origin.replace(/\/$/, "")) {
+      throw new ConfigError(variable, origin, "an origin without path (https://host[:port])");
+    }
+  }
+  return origins.map((o) => o.replace(/\/$/, ""));
+}
+
+function parseTypes(variable: string, value: string): string[] {
+  const types = value.split(",").map((s) => s.trim().toLowerCase()).filter(Boolean);
+  for (const type of types) {
+    if (!/^[a-z0-9.+-]+\/(\*|[a-z0-9.+-]+)$/.test(type)) {
+      throw new ConfigError(variable, type, "MIME types or patterns like image/*, video/mp4");
+    }
+  }
+  if (types.length === 0) throw new ConfigError(variable, value, "at least one MIME type");
+  return types;
+}
+
+/** Reads the configuration from an environment map; throws ConfigError naming the variable. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const get = (name: keyof typeof DEFAULTS): string => env[name] ?? DEFAULTS[name];
+  const maxFileSize = parseSize("H5_MAX_FILE_SIZE", get("H5_MAX_FILE_SIZE"));
+  const category = (c: Category): CategoryLimits => {
+    const prefix = `H5_${c.toUpperCase()}_` as "H5_PERSONAL_" | "H5_SCENIC_";
+    const size = parseSize(`${prefix}MAX_FILE_SIZE`, get(`${prefix}MAX_FILE_SIZE`));
+    return {
+      maxFileSize: Math.min(size, maxFileSize),
+      maxFiles: parseInteger(`${prefix}MAX_FILES`, get(`${prefix}MAX_FILES`), 1, 100_000),
+      allowedTypes: parseTypes(`${prefix}ALLOWED_TYPES`, get(`${prefix}ALLOWED_TYPES`)),
+    };
+  };
+  const host = get("HOST").trim();
+  if (!host) throw new ConfigError("HOST", get("HOST"), "a host name or address");
+  const secret = env.H5_SECRET ?? null;
+  if (secret !== null && secret.length < 16) {
+    throw new ConfigError("H5_SECRET", "<hidden>", "at least 16 characters");
+  }
+  const dataDir = get("H5_DATA_DIR").trim();
+  if (!dataDir) throw new ConfigError("H5_DATA_DIR", get("H5_DATA_DIR"), "a folder path");
+  return {
+    port: parseInteger("PORT", get("PORT"), 0, 65535),
+    host,
+    dataDir,
+    secret,
+    allowedOrigins: parseOrigins("H5_ALLOWED_ORIGINS", get("H5_ALLOWED_ORIGINS")),
+    maxFileSize,
+    categories: Object.fromEntries(CATEGORIES.map((c) => [c, category(c)])) as Record<
+      Category,
+      CategoryLimits
+    >,
+    sessionTimeoutMs: parseInteger(
+      "H5_SESSION_TIMEOUT_MS",
+      get("H5_SESSION_TIMEOUT_MS"),
+      1000,
+      7 * 24 * 3600 * 1000,
+    ),
+    allowAnonymous: parseBoolean("H5_ALLOW_ANONYMOUS", get("H5_ALLOW_ANONYMOUS")),
+    maxRetries: parseInteger("H5_MAX_RETRIES", get("H5_MAX_RETRIES"), 0, 100),
+    tokenTtlMs: parseInteger("H5_TOKEN_TTL_MS", get("H5_TOKEN_TTL_MS"), 60_000, 2 ** 40),
+  };
+}

@@ -1,0 +1,82 @@
+import { Hono } from "hono";
+import * as v from "valibot";
+import { CATEGORIES, CLIENT_TYPES } from "../../protocol/events.ts";
+import { AppError } from "../errors.ts";
+import { bearerToken } from "../http/bearer.ts";
+import type { RateLimiter } from "../http/rate_limit.ts";
+import type { UploadService } from "../upload/service.ts";
+
+const CreateSession = v.object({
+  category: v.picklist(CATEGORIES),
+  clientType: v.optional(v.picklist(CLIENT_TYPES), "web"),
+});
+
+export interface SessionRouteDeps {
+  service: UploadService;
+  limiter: RateLimiter;
+  clientAddress: (request: Request, env: unknown) => string;
+}
+
+/** The sessions API: create (201), snapshot (the HTTP polling fallback), cancel. */
+export function sessionRoutes(deps: SessionRouteDeps): Hono {
+  const app = new Hono();
+
+  app.post("/", async (c) => {
+    if (!deps.limiter.take(deps.clientAddress(c.req.raw, c.env))) {
+      throw new AppError("RATE_LIMIT_EXCEEDED", "Too many sessions created from this address", {
+        headers: { "Retry-After": "60" },
+      });
+    }
+    const length = Number(c.req.header("Content-Length") ?? "0");
+    if (length > 16 * 1024) {
+      throw new AppError("INVALID_REQUEST", "The session request is too large");
+    }
+    let json: unknown;
+    try {
+      json = await c.req.json();
+    } catch {
+      throw new AppError(
+        "INVALID_REQUEST",
+        'The body must be JSON like {"category":"personal","clientType":"web"}',
+      );
+    }
+    const parsed = v.safeParse(CreateSession, json);
+    if (!parsed.success) {
+      const issue = parsed.issues[0];
+      const field = issue.path?.map((p) => String(p.key)).join(".") ?? "body";
+      throw new AppError("INVALID_REQUEST", `Invalid ${field}: ${issue.message}`);
+    }
+    const created = await deps.service.createSession(
+      parsed.output.category,
+      parsed.output.clientType,
+    );
+    return c.json({ ...created, uploadUrl: new URL("/api/uploads", c.req.url).href }, 201);
+  });
+
+  const authorized = async (request: Request, id: string) => {
+    const token = bearerToken(request.headers.get("Authorization"));
+    if (!token) {
+      throw new AppError(
+        "INSUFFICIENT_PERMISSIONS",
+        "A session token is required (Authorization: Bearer)",
+      );
+    }
+    await deps.service.authorize(token, id);
+  };
+
+  app.get("/:id", async (c) => {
+    const id = c.req.param("id");
+    await authorized(c.req.raw, id);
+    c.header("Cache-Control", "no-store");
+    return c.json(await deps.service.snapshot(id));
+  });
+
+  app.delete("/:id", async (c) => {
+    const id = c.req.param("id");
+    await authorized(c.req.raw, id);
+    await deps.service.cancelSession(id, "Cancelled by the client");
+    return c.json(await deps.service.snapshot(id));
+  });
+
+  return app;
+}

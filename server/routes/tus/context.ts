@@ -1,0 +1,27 @@
+import type { Context } from "hono";
+import { TUS_CHECKSUM_ALGORITHMS, TUS_EXTENSIONS, TUS_VERSION } from "../../../protocol/tus.ts";
+import { bearerToken } from "../../http/bearer.ts";
+import type { Principal } from "../../upload/principal.ts";
+import type { UploadService } from "../../upload/service.ts";
+
+export interface TusDeps {
+  service: UploadService;
+  maxSize: number;
+}
+
+export async function principalOf(c: Context, deps: TusDeps): Promise<Principal> {
+  return await deps.service.principal(bearerToken(c.req.header("Authorization")));
+}
+
+export function uploadUrl(c: Context, id: string): string {
+  return new URL(`/api/uploads/${encodeURIComponent(id)}`, c.req.url).href;
+}
+
+export function capabilityHeaders(maxSize: number): Record<string, string> {
+  return {
+    "Tus-Version": TUS_VERSION,
+    "Tus-Extension": TUS_EXTENSIONS.join(","),
+    "Tus-Max-Size": String(maxSize),
+    "Tus-Checksum-Algorithm": TUS_CHECKSUM_ALGORITHMS.join(","),
+  };
+}

@@ -1,0 +1,1142 @@
+import type {
+  Category,
+  ClientType,
+  UploadCancelEvent,
+  UploadPauseEvent,
+  UploadResumeEvent,
+  UploadStartEvent,
+} from "../../protocol/events.ts";
+import type { CreateSessionResponse, SessionSnapshot } from "../../protocol/session.ts";
+import type { ChecksumAlgorithm } from "../../protocol/tus.ts";
+import { type ErrorCode, RETRYABLE } from "../../protocol/errors.ts";
+import type { TokenSigner } from "../auth/token.ts";
+import type { Config } from "../config.ts";
+import { AppError } from "../errors.ts";
+import type { Locker } from "../lock/locker.ts";
+import type { SessionRecord, StateStore, UploadRecord } from "../state/store.ts";
+import { isValidUploadId, type UploadStorage } from "../storage/storage.ts";
+import type { SessionCommands } from "./commands.ts";
+import type { EventBus } from "./event_bus.ts";
+import {
+  contentAllowed,
+  extensionFor,
+  sanitizeFilename,
+  SNIFF_BYTES,
+  sniffType,
+} from "./file_types.ts";
+import type { Principal } from "./principal.ts";
+import {
+  buildSnapshot,
+  buildSummary,
+  isFinalFailure,
+  isTerminal,
+  visibleFiles,
+} from "./snapshot.ts";
+import { SpeedMeter } from "./speed.ts";
+import { checkDeclaredType, checkSize } from "./upload_rules.ts";
+
+export type ServiceConfig = Pick<
+  Config,
+  "categories" | "maxFileSize" | "sessionTimeoutMs" | "allowAnonymous" | "maxRetries" | "tokenTtlMs"
+>;
+
+export interface ServiceDeps {
+  store: StateStore;
+  storage: UploadStorage;
+  locker: Locker;
+  bus: EventBus;
+  tokens: TokenSigner;
+  config: ServiceConfig;
+  now?: () => number;
+}
+
+export interface CreateUploadInput {
+  /** null with creation-defer-length. */
+  length: number | null;
+  metadata: Record<string, string>;
+  rawMetadata: string;
+  concat: { kind: "none" } | { kind: "partial" } | { kind: "final"; parts: string[] };
+}
+
+export interface PatchInput {
+  offset: number;
+  /** Content-Length, when the request has one. */
+  contentLength: number | null;
+  /** Upload-Length sent with a PATCH of a deferred-length upload. */
+  uploadLength: number | null;
+  checksum: { algorithm: ChecksumAlgorithm; digest: Uint8Array } | null;
+}
+
+/** Why the service stopped a PATCH in flight. */
+type StopReason = "pause" | "cancel" | "superseded" | "type" | "expired" | "shutdown";
+
+const TOUCH_EVERY_MS = 1000;
+/** Records of ended uploads stay this long after expiry so clients get 410, not 404. */
+const RETAIN_EXPIRED_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * The only writer of sessions and uploads. HTTP routes and socket commands call it; it
+ * writes storage and state, then publishes domain events for the session rooms.
+ */
+export class UploadService implements SessionCommands {
+  #store: StateStore;
+  #storage: UploadStorage;
+  #locker: Locker;
+  #bus: EventBus;
+  #tokens: TokenSigner;
+  #config: ServiceConfig;
+  #now: () => number;
+  #active = new Map<string, AbortController>();
+  #speeds = new SpeedMeter();
+  #touched = new Map<string, number>();
+
+  constructor(deps: ServiceDeps) {
+    this.#store = deps.store;
+    this.#storage = deps.storage;
+    this.#locker = deps.locker;
+    this.#bus = deps.bus;
+    this.#tokens = deps.tokens;
+    this.#config = deps.config;
+    this.#now = deps.now ?? Date.now;
+  }
+
+  // ---------------------------------------------------------------- sessions
+
+  async createSession(
+    category: Category,
+    clientType: ClientType,
+  ): Promise<Omit<CreateSessionResponse, "uploadUrl">> {
+    const now = this.#now();
+    const session: SessionRecord = {
+      id: crypto.randomUUID(),
+      category,
+      clientType,
+      status: "active",
+      createdAt: now,
+      lastActivity: now,
+      expiresAt: now + this.#config.sessionTimeoutMs,
+      announcedFileIds: [],
+      endedAt: null,
+    };
+    await this.#store.putSession(session);
+    const token = await this.#tokens.sign({
+      sessionId: session.id,
+      expiresAt: now + this.#config.tokenTtlMs,
+    });
+    return {
+      sessionId: session.id,
+      token,
+      expiresAt: new Date(session.expiresAt).toISOString(),
+      limits: this.#config.categories[category],
+    };
+  }
+
+  /** The principal of a bearer token (null header: anonymous, if allowed). */
+  async principal(token: string | null): Promise<Principal> {
+    if (token === null) {
+      if (this.#config.allowAnonymous) return { kind: "anonymous" };
+      throw new AppError(
+        "INSUFFICIENT_PERMISSIONS",
+        "A session token is required (Authorization: Bearer)",
+      );
+    }
+    const claims = await this.#tokens.verify(token);
+    if (!claims) {
+      throw new AppError("INSUFFICIENT_PERMISSIONS", "The session token is invalid or expired");
+    }
+    return { kind: "session", sessionId: claims.sessionId };
+  }
+
+  async authorize(token: string, sessionId: string): Promise<void> {
+    const claims = await this.#tokens.verify(token);
+    if (!claims || claims.sessionId !== sessionId) {
+      throw new AppError(
+        "INSUFFICIENT_PERMISSIONS",
+        `The token does not grant access to session "${sessionId}"`,
+      );
+    }
+    await this.#session(sessionId);
+  }
+
+  async snapshot(sessionId: string, current?: string): Promise<SessionSnapshot> {
+    const session = await this.#session(sessionId);
+    const uploads = await this.#store.listUploads(sessionId);
+    const options: Parameters<typeof buildSnapshot>[2] = {
+      now: this.#now(),
+      speeds: this.#speeds.snapshot(),
+    };
+    if (current !== undefined) options.current = current;
+    return buildSnapshot(session, uploads, options);
+  }
+
+  async start(command: UploadStartEvent): Promise<SessionSnapshot> {
+    for (const id of command.fileIds) this.#checkId(id);
+    await this.#withSession(command.sessionId, async (session) => {
+      this.#checkOpen(session);
+      if (command.category !== session.category) {
+        throw new AppError(
+          "INVALID_REQUEST",
+          `Cannot start uploads: category "${command.category}" is not the session's "${session.category}"`,
+        );
+      }
+      const uploads = visibleFiles(await this.#store.listUploads(session.id));
+      const ids = new Set([
+        ...uploads.filter((u) => u.status !== "cancelled").map((u) => u.id),
+        ...session.announcedFileIds,
+        ...command.fileIds,
+      ]);
+      const limit = this.#config.categories[session.category].maxFiles;
+      if (ids.size > limit) {
+        throw new AppError(
+          "TOO_MANY_FILES",
+          `Cannot start ${command.fileIds.length} files: the limit is ${limit}`,
+        );
+      }
+      const announced = [...new Set([...session.announcedFileIds, ...command.fileIds])];
+      return { ...session, announcedFileIds: announced, status: "active", endedAt: null };
+    });
+    return this.snapshot(command.sessionId);
+  }
+
+  async pause(command: UploadPauseEvent): Promise<SessionSnapshot> {
+    const reason = command.reason ?? "Paused";
+    await this.#forFiles(command.sessionId, command.fileId, "pause", async (upload, single) => {
+      if (upload.status === "paused") return null;
+      if (isTerminal(upload)) {
+        if (single) throw this.#terminalError(upload, "pause");
+        return null;
+      }
+      const now = this.#now();
+      const paused = { ...upload, status: "paused" as const, updatedAt: now };
+      await this.#store.putUpload(paused);
+      this.#bus.publish({
+        name: "upload-paused",
+        payload: {
+          sessionId: command.sessionId,
+          fileId: upload.id,
+          reason,
+          pausedAt: new Date(now).toISOString(),
+          uploadedBytes: upload.offset,
+        },
+      });
+      return paused;
+    });
+    return this.snapshot(command.sessionId, command.fileId);
+  }
+
+  async resume(command: UploadResumeEvent): Promise<SessionSnapshot> {
+    await this.#forFiles(command.sessionId, command.fileId, null, async (upload, single) => {
+      if (upload.status !== "paused" && upload.status !== "failed") return null;
+      if (isFinalFailure(upload) || isTerminal(upload)) {
+        if (single) throw this.#terminalError(upload, "resume");
+        return null;
+      }
+      const now = this.#now();
+      const resumed = { ...upload, status: "uploading" as const, error: null, updatedAt: now };
+      await this.#store.putUpload(resumed);
+      this.#bus.publish({
+        name: "upload-resumed",
+        payload: {
+          sessionId: command.sessionId,
+          fileId: upload.id,
+          resumedAt: new Date(now).toISOString(),
+          uploadedBytes: upload.offset,
+        },
+      });
+      return resumed;
+    });
+    return this.snapshot(command.sessionId, command.fileId);
+  }
+
+  async cancel(command: UploadCancelEvent): Promise<SessionSnapshot> {
+    const reason = command.reason ?? "Cancelled";
+    if (command.fileId === undefined) {
+      await this.cancelSession(command.sessionId, reason);
+    } else {
+      await this.#forFiles(command.sessionId, command.fileId, "cancel", async (upload) => {
+        if (upload.status === "cancelled") return null;
+        if (upload.status === "completed") throw this.#terminalError(upload, "cancel");
+        return await this.#cancelUpload(upload, reason, true);
+      });
+      await this.#maybeCompleteSession(command.sessionId);
+    }
+    return this.snapshot(command.sessionId, command.fileId);
+  }
+
+  async cancelSession(sessionId: string, reason = "Session cancelled"): Promise<void> {
+    const session = await this.#session(sessionId);
+    if (session.status === "cancelled") return;
+    let uploadedBytes = 0;
+    await this.#forFiles(sessionId, undefined, "cancel", async (upload) => {
+      uploadedBytes += upload.offset;
+      if (isTerminal(upload)) return null;
+      return await this.#cancelUpload(upload, reason, false);
+    });
+    const now = this.#now();
+    await this.#withSession(sessionId, (s) => ({ ...s, status: "cancelled", endedAt: now }));
+    this.#bus.publish({
+      name: "upload-cancelled",
+      payload: { sessionId, reason, cancelledAt: new Date(now).toISOString(), uploadedBytes },
+    });
+    await this.#publishProgress(sessionId, undefined);
+  }
+
+  // ---------------------------------------------------------------- tus
+
+  async createUpload(principal: Principal, input: CreateUploadInput): Promise<UploadRecord> {
+    const meta = input.metadata;
+    const filename = sanitizeFilename(meta.filename ?? meta.name ?? "");
+    const declared = meta.filetype ?? meta.type ?? "";
+    const id = meta.fileId !== undefined ? this.#checkId(meta.fileId) : crypto.randomUUID();
+    const now = this.#now();
+    const record: UploadRecord = {
+      id,
+      sessionId: null,
+      category: null,
+      filename,
+      filetype: declared.toLowerCase(),
+      ext: "",
+      size: input.length,
+      offset: 0,
+      status: "pending",
+      metadata: input.rawMetadata,
+      concat: input.concat.kind,
+      parts: input.concat.kind === "final" ? input.concat.parts : [],
+      createdAt: now,
+      updatedAt: now,
+      startedAt: null,
+      completedAt: null,
+      expiresAt: now + this.#config.sessionTimeoutMs,
+      storageKey: null,
+      retryCount: 0,
+      error: null,
+      typeChecked: false,
+    };
+    const parts = input.concat.kind === "final"
+      ? await this.#finalParts(principal, input.concat.parts)
+      : [];
+    if (input.concat.kind === "final") {
+      record.size = parts.reduce((sum, p) => sum + (p.size ?? 0), 0);
+    }
+
+    if (principal.kind === "anonymous") {
+      checkSize(filename, record.size, this.#config.maxFileSize);
+      record.typeChecked = true;
+      await this.#insert(record);
+    } else {
+      if (meta.sessionId !== undefined && meta.sessionId !== principal.sessionId) {
+        throw new AppError(
+          "INSUFFICIENT_PERMISSIONS",
+          `The token does not grant access to session "${meta.sessionId}"`,
+        );
+      }
+      await this.#withSession(principal.sessionId, async (session) => {
+        this.#checkOpen(session);
+        if (meta.category !== undefined && meta.category !== session.category) {
+          throw new AppError(
+            "INVALID_REQUEST",
+            `Category "${meta.category}" is not the session's "${session.category}"`,
+          );
+        }
+        const limits = this.#config.categories[session.category];
+        record.sessionId = session.id;
+        record.category = session.category;
+        checkSize(filename, record.size, limits.maxFileSize);
+        if (input.concat.kind !== "partial") {
+          record.filetype = checkDeclaredType(filename, declared, limits);
+          const files = visibleFiles(await this.#store.listUploads(session.id));
+          const ids = new Set([
+            ...files.filter((f) => f.status !== "cancelled").map((f) => f.id),
+            ...session.announcedFileIds,
+          ]);
+          if (!ids.has(id) && ids.size >= limits.maxFiles) {
+            throw new AppError(
+              "TOO_MANY_FILES",
+              `Cannot add "${filename}": the session allows ${limits.maxFiles} files`,
+            );
+          }
+        } else {
+          record.typeChecked = true;
+        }
+        await this.#insert(record);
+        return {
+          ...session,
+          status: "active",
+          endedAt: null,
+          lastActivity: now,
+          expiresAt: now + this.#config.sessionTimeoutMs,
+        };
+      });
+    }
+    if (input.concat.kind === "final") return await this.#concatenate(record, parts);
+    if (record.sessionId && record.concat === "none") {
+      await this.#publishProgress(record.sessionId, record.id);
+    }
+    if (record.size === 0) return await this.#finishEmpty(record);
+    return record;
+  }
+
+  /** The upload as the principal may see it (HEAD, PATCH, DELETE, download). */
+  async getUpload(principal: Principal, id: string): Promise<UploadRecord> {
+    if (!isValidUploadId(id)) {
+      throw new AppError("FILE_NOT_FOUND", `Upload "${id.slice(0, 80)}" does not exist`);
+    }
+    const upload = await this.#store.getUpload(id);
+    if (!upload) throw new AppError("FILE_NOT_FOUND", `Upload "${id}" does not exist`);
+    const owner = upload.sessionId;
+    if (principal.kind === "anonymous" ? owner !== null : owner !== principal.sessionId) {
+      throw new AppError(
+        "INSUFFICIENT_PERMISSIONS",
+        `The token does not grant access to upload "${id}"`,
+      );
+    }
+    if (upload.status === "cancelled") {
+      throw new AppError("UPLOAD_CANCELLED", `Upload "${id}" was cancelled`);
+    }
+    if (upload.status !== "completed" && await this.#expired(upload)) {
+      throw new AppError("UPLOAD_EXPIRED", `Upload "${id}" has expired`);
+    }
+    return upload;
+  }
+
+  /** When an unfinished upload expires: its session's expiry, or its own when anonymous. */
+  async expiresAt(upload: UploadRecord): Promise<number> {
+    if (!upload.sessionId) return upload.expiresAt;
+    return (await this.#store.getSession(upload.sessionId))?.expiresAt ?? upload.expiresAt;
+  }
+
+  async patch(
+    principal: Principal,
+    id: string,
+    body: ReadableStream<Uint8Array>,
+    input: PatchInput,
+  ): Promise<UploadRecord> {
+    await this.getUpload(principal, id);
+    const lock = await this.#lock(id);
+    try {
+      return await this.#patchLocked(principal, id, body, input);
+    } finally {
+      await lock.release();
+    }
+  }
+
+  async #patchLocked(
+    principal: Principal,
+    id: string,
+    body: ReadableStream<Uint8Array>,
+    input: PatchInput,
+  ): Promise<UploadRecord> {
+    let upload = await this.getUpload(principal, id);
+    // tus concatenation: "The Server MUST respond with 403 Forbidden to PATCH requests against a final upload URL".
+    if (upload.concat === "final") {
+      throw new AppError("INSUFFICIENT_PERMISSIONS", "A final upload cannot be patched");
+    }
+    if (upload.status === "paused") {
+      throw new AppError("UPLOAD_PAUSED", `Upload "${id}" is paused`, {
+        headers: { "Upload-Offset": String(upload.offset) },
+      });
+    }
+    if (isFinalFailure(upload) && upload.error) {
+      throw new AppError(upload.error.code, upload.error.message);
+    }
+    if (upload.sessionId) this.#checkOpen(await this.#session(upload.sessionId));
+    // tus core: "If the offsets do not match, the Server MUST respond with 409 Conflict without modifying the upload resource."
+    if (input.offset !== upload.offset) {
+      throw new AppError(
+        "OFFSET_MISMATCH",
+        `Cannot append to "${id}": offset ${input.offset} does not match ${upload.offset}`,
+        {
+          headers: { "Upload-Offset": String(upload.offset) },
+        },
+      );
+    }
+    if (input.uploadLength !== null) {
+      upload = await this.#setDeferredLength(upload, input.uploadLength);
+    }
+    const max = this.#maxSize(upload);
+    const room = (upload.size ?? max) - upload.offset;
+    if (input.contentLength !== null && input.contentLength > room) {
+      throw new AppError(
+        "FILE_TOO_LARGE",
+        `Cannot append ${input.contentLength} bytes to "${id}": only ${room} remain`,
+      );
+    }
+    if (upload.status === "completed") return upload;
+
+    const start = upload.offset;
+    const now = this.#now();
+    const firstStart = upload.startedAt === null;
+    upload = {
+      ...upload,
+      status: "uploading",
+      error: null,
+      startedAt: upload.startedAt ?? now,
+      updatedAt: now,
+    };
+    await this.#store.putUpload(upload);
+    await this.#touch(upload.sessionId);
+    this.#speeds.restart(id, start, now);
+    if (upload.sessionId && upload.concat === "none") {
+      if (firstStart) {
+        this.#bus.publish({
+          name: "upload-started",
+          payload: {
+            sessionId: upload.sessionId,
+            fileId: id,
+            fileName: upload.filename,
+            fileSize: upload.size ?? 0,
+            startTime: new Date(now).toISOString(),
+          },
+        });
+      }
+      await this.#publishProgress(upload.sessionId, id);
+    }
+
+    const controller = new AbortController();
+    this.#active.set(id, controller);
+    let current = upload;
+    let chain = Promise.resolve();
+    const checkpoint = (offset: number) => {
+      chain = chain.then(async () => {
+        if (offset <= current.offset) return;
+        current = await this.#commitOffset(current, offset);
+        if (!current.typeChecked && offset >= SNIFF_BYTES && !(await this.#typeOk(current))) {
+          controller.abort("type" satisfies StopReason);
+        }
+      });
+      return chain;
+    };
+    let result;
+    try {
+      const options: Parameters<UploadStorage["write"]>[2] = {
+        offset: start,
+        maxBytes: room,
+        signal: controller.signal,
+        onCheckpoint: checkpoint,
+      };
+      if (input.contentLength !== null) options.expectedBytes = input.contentLength;
+      if (input.checksum) options.checksum = input.checksum.algorithm;
+      result = await this.#storage.write(id, body, options);
+      await chain;
+    } catch (error) {
+      await chain.catch(() => {});
+      this.#active.delete(id);
+      await this.#fail(current, "STORAGE_ERROR", `Cannot store upload "${id}"`);
+      throw new AppError("STORAGE_ERROR", `Cannot store upload "${id}"`, { cause: error });
+    }
+    this.#active.delete(id);
+    const stop = controller.signal.aborted ? (controller.signal.reason as StopReason) : null;
+
+    if (
+      input.checksum && (result.stop !== "end" || !equalBytes(result.digest, input.checksum.digest))
+    ) {
+      // tus checksum: "the Server MUST respond with 460 Checksum Mismatch" and the chunk is discarded.
+      await this.#storage.truncate(id, start);
+      current = await this.#commitOffset({ ...current, offset: start }, start, true);
+      if (result.stop === "end") {
+        throw new AppError(
+          "CHECKSUM_MISMATCH",
+          `Cannot append to "${id}": the ${input.checksum.algorithm} checksum does not match`,
+        );
+      }
+    } else if (result.stop === "limit") {
+      await this.#storage.truncate(id, start);
+      current = await this.#commitOffset({ ...current, offset: start }, start, true);
+      throw new AppError(
+        "FILE_TOO_LARGE",
+        `Cannot append to "${id}": the body is longer than the upload`,
+      );
+    } else {
+      current = await this.#commitOffset(current, result.offset, true);
+    }
+
+    if (stop === "type") return await this.#rejectContent(current);
+    if (stop === "pause") {
+      throw new AppError("UPLOAD_PAUSED", `Upload "${id}" was paused`, {
+        headers: { "Upload-Offset": String(current.offset) },
+      });
+    }
+    if (stop === "cancel") throw new AppError("UPLOAD_CANCELLED", `Upload "${id}" was cancelled`);
+    if (stop === "expired") throw new AppError("UPLOAD_EXPIRED", `Upload "${id}" has expired`);
+    if (stop === "superseded" || stop === "shutdown") {
+      throw new AppError("UPLOAD_LOCKED", `Upload "${id}" was taken over by another request`);
+    }
+    if (result.stop === "interrupted" || result.stop === "aborted") {
+      await this.#fail(
+        current,
+        "UPLOAD_INTERRUPTED",
+        `The request for "${id}" ended after ${current.offset} bytes`,
+      );
+      throw new AppError("UPLOAD_INTERRUPTED", `The request for "${id}" ended before its body`);
+    }
+    if (
+      !current.typeChecked && (current.offset >= SNIFF_BYTES || current.offset === current.size)
+    ) {
+      if (!(await this.#typeOk(current))) return await this.#rejectContent(current);
+      current = await this.#store.getUpload(id) ?? current;
+    }
+    if (current.size !== null && current.offset === current.size) {
+      return await this.#complete(current);
+    }
+    return current;
+  }
+
+  /** tus termination: removes the upload and its bytes, finished or not. */
+  async terminate(principal: Principal, id: string): Promise<void> {
+    const upload = await this.getUpload(principal, id);
+    this.#active.get(id)?.abort("cancel" satisfies StopReason);
+    const lock = await this.#lock(id);
+    try {
+      const fresh = (await this.#store.getUpload(id)) ?? upload;
+      if (fresh.status === "completed" && fresh.storageKey) {
+        await this.#storage.removeFile(fresh.storageKey);
+      }
+      await this.#cancelUpload(fresh, "Terminated", true);
+    } finally {
+      await lock.release();
+    }
+    if (upload.sessionId) await this.#maybeCompleteSession(upload.sessionId);
+  }
+
+  /** A completed upload's bytes for its session's token holders. */
+  async openDownload(principal: Principal, id: string, range?: { start: number; end: number }) {
+    const upload = await this.getUpload(principal, id);
+    if (upload.status !== "completed" || !upload.storageKey) {
+      throw new AppError("UPLOAD_NOT_STARTED", `Upload "${id}" is not complete`);
+    }
+    const file = await this.#storage.read(upload.storageKey, range);
+    return { upload, ...file };
+  }
+
+  // ---------------------------------------------------------------- maintenance
+
+  /** After a crash: drop torn tails, finish renames, mark interrupted uploads, drop orphans. */
+  async recover(): Promise<void> {
+    const unfinished = await this.#store.listExpiredUploads(Number.MAX_SAFE_INTEGER);
+    const known = new Set<string>();
+    for (const upload of unfinished) {
+      known.add(upload.id);
+      if (upload.status === "cancelled" || isFinalFailure(upload)) continue;
+      const size = await this.#storage.partSize(upload.id).catch(() => null);
+      if (size === null) {
+        if (upload.offset === upload.size && upload.storageKey === null) {
+          await this.#recoverFinal(upload);
+        }
+        continue;
+      }
+      if (size > upload.offset) await this.#storage.truncate(upload.id, upload.offset);
+      if (upload.status === "uploading") {
+        await this.#store.putUpload({
+          ...upload,
+          status: "failed",
+          error: { code: "UPLOAD_INTERRUPTED", message: "The server restarted during the upload" },
+        });
+      }
+    }
+    for (const id of await this.#storage.listParts()) {
+      if (known.has(id)) continue;
+      const record = await this.#store.getUpload(id);
+      if (!record || record.status === "completed" || record.status === "cancelled") {
+        await this.#storage.removePart(id);
+      }
+    }
+  }
+
+  /** Expires idle sessions and anonymous uploads; removes their partial bytes. */
+  async sweep(): Promise<void> {
+    const now = this.#now();
+    for (const session of await this.#store.listExpiredSessions(now)) {
+      await this.#expireSession(session);
+    }
+    for (const upload of await this.#store.listExpiredUploads(now)) {
+      if (upload.sessionId) {
+        const session = await this.#store.getSession(upload.sessionId);
+        if (session?.status === "active") continue;
+      }
+      if (upload.status !== "failed" && upload.status !== "cancelled") {
+        this.#active.get(upload.id)?.abort("expired" satisfies StopReason);
+        await this.#storage.removePart(upload.id);
+        await this.#store.putUpload({
+          ...upload,
+          status: "failed",
+          error: { code: "UPLOAD_EXPIRED", message: "The upload expired before it was finished" },
+        });
+      } else if (upload.expiresAt + RETAIN_EXPIRED_MS <= now) {
+        await this.#storage.removePart(upload.id);
+        await this.#store.deleteUpload(upload.id);
+      }
+    }
+  }
+
+  /** Stops every PATCH in flight (what arrived is committed) for a clean shutdown. */
+  stopAll(): void {
+    for (const controller of this.#active.values()) {
+      controller.abort("shutdown" satisfies StopReason);
+    }
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  async #session(id: string): Promise<SessionRecord> {
+    const session = await this.#store.getSession(id);
+    if (!session) throw new AppError("SESSION_NOT_FOUND", `Session "${id}" does not exist`);
+    return session;
+  }
+
+  #checkOpen(session: SessionRecord): void {
+    if (session.status === "expired") {
+      throw new AppError("SESSION_TIMEOUT", `Session "${session.id}" has expired`);
+    }
+    if (session.status === "cancelled") {
+      throw new AppError("SESSION_CLOSED", `Session "${session.id}" was cancelled`);
+    }
+  }
+
+  #checkId(id: string): string {
+    if (!isValidUploadId(id)) {
+      throw new AppError(
+        "INVALID_REQUEST",
+        `Invalid file id "${id.slice(0, 80)}": use 1-64 letters, digits, - or _`,
+      );
+    }
+    return id;
+  }
+
+  #terminalError(upload: UploadRecord, action: string): AppError {
+    if (upload.status === "completed") {
+      return new AppError(
+        "UPLOAD_ALREADY_COMPLETED",
+        `Cannot ${action} "${upload.id}": it is already complete`,
+      );
+    }
+    if (upload.status === "cancelled") {
+      return new AppError("UPLOAD_CANCELLED", `Cannot ${action} "${upload.id}": it was cancelled`);
+    }
+    return new AppError(
+      upload.error?.code ?? "INVALID_REQUEST",
+      `Cannot ${action} "${upload.id}": ${upload.error?.message ?? "it failed"}`,
+    );
+  }
+
+  #maxSize(upload: UploadRecord): number {
+    return upload.category
+      ? this.#config.categories[upload.category].maxFileSize
+      : this.#config.maxFileSize;
+  }
+
+  async #expired(upload: UploadRecord): Promise<boolean> {
+    const code = upload.error?.code;
+    if (code === "SESSION_TIMEOUT" || code === "UPLOAD_EXPIRED") return true;
+    return (await this.expiresAt(upload)) <= this.#now();
+  }
+
+  async #lock(id: string) {
+    return await this.#locker.acquire(`upload:${id}`, {
+      timeoutMs: 10_000,
+      onReleaseRequest: () => this.#active.get(id)?.abort("superseded" satisfies StopReason),
+    });
+  }
+
+  /** Read-modify-write of a session under its lock; `update` may return null to keep it. */
+  async #withSession(
+    id: string,
+    update: (
+      session: SessionRecord,
+    ) => Promise<SessionRecord | null | void> | SessionRecord | null | void,
+  ): Promise<SessionRecord> {
+    const lock = await this.#locker.acquire(`session:${id}`, { timeoutMs: 10_000 });
+    try {
+      const session = await this.#session(id);
+      const next = await update(session);
+      if (next) await this.#store.putSession(next);
+      return next ?? session;
+    } finally {
+      await lock.release();
+    }
+  }
+
+  async #touch(sessionId: string | null): Promise<void> {
+    if (!sessionId) return;
+    const now = this.#now();
+    if (now - (this.#touched.get(sessionId) ?? 0) < TOUCH_EVERY_MS) return;
+    this.#touched.set(sessionId, now);
+    await this.#withSession(
+      sessionId,
+      (s) =>
+        s.status === "expired"
+          ? null
+          : { ...s, lastActivity: now, expiresAt: now + this.#config.sessionTimeoutMs },
+    );
+  }
+
+  async #insert(record: UploadRecord): Promise<void> {
+    const existing = await this.#store.getUpload(record.id);
+    if (existing) throw new AppError("INVALID_REQUEST", `Upload "${record.id}" already exists`);
+    await this.#storage.create(record.id);
+    await this.#store.putUpload(record);
+  }
+
+  async #commitOffset(upload: UploadRecord, offset: number, final = false): Promise<UploadRecord> {
+    const now = this.#now();
+    const next = {
+      ...upload,
+      offset,
+      updatedAt: now,
+      expiresAt: now + this.#config.sessionTimeoutMs,
+    };
+    await this.#store.putUpload(next);
+    this.#speeds.record(upload.id, offset, now);
+    await this.#touch(upload.sessionId);
+    if (!final && upload.sessionId && upload.concat === "none") {
+      await this.#publishProgress(upload.sessionId, upload.id);
+    }
+    return next;
+  }
+
+  async #setDeferredLength(upload: UploadRecord, length: number): Promise<UploadRecord> {
+    if (upload.size !== null) {
+      if (upload.size === length) return upload;
+      throw new AppError(
+        "INVALID_REQUEST",
+        `Upload-Length of "${upload.id}" is already ${upload.size}`,
+      );
+    }
+    if (length < upload.offset) {
+      throw new AppError(
+        "INVALID_REQUEST",
+        `Upload-Length ${length} is below the offset ${upload.offset}`,
+      );
+    }
+    checkSize(upload.filename, length, this.#maxSize(upload));
+    const next = { ...upload, size: length };
+    await this.#store.putUpload(next);
+    return next;
+  }
+
+  async #typeOk(upload: UploadRecord): Promise<boolean> {
+    if (upload.typeChecked || !upload.category) return true;
+    const head = await this.#storage.readHead(upload.id, SNIFF_BYTES);
+    const ok = contentAllowed(head, this.#config.categories[upload.category].allowedTypes);
+    if (ok) {
+      const sniffed = sniffType(head);
+      const filetype = sniffed ?? upload.filetype;
+      await this.#store.putUpload({
+        ...upload,
+        typeChecked: true,
+        filetype,
+        ext: extensionFor(filetype),
+      });
+    }
+    return ok;
+  }
+
+  async #rejectContent(upload: UploadRecord): Promise<never> {
+    await this.#storage.removePart(upload.id);
+    const message = `The content of "${upload.filename}" is not an allowed type`;
+    await this.#fail({ ...upload, offset: 0 }, "FILE_TYPE_NOT_ALLOWED", message);
+    throw new AppError("FILE_TYPE_NOT_ALLOWED", message);
+  }
+
+  async #fail(upload: UploadRecord, code: ErrorCode, message: string): Promise<void> {
+    const now = this.#now();
+    const retryable = RETRYABLE.has(code);
+    const failed: UploadRecord = {
+      ...upload,
+      status: "failed",
+      error: { code, message },
+      retryCount: retryable ? upload.retryCount + 1 : upload.retryCount,
+      updatedAt: now,
+    };
+    await this.#store.putUpload(failed);
+    if (!upload.sessionId || upload.concat !== "none") return;
+    this.#bus.publish({
+      name: "upload-failed",
+      payload: {
+        sessionId: upload.sessionId,
+        fileId: upload.id,
+        fileName: upload.filename,
+        error: { code, message },
+        failedAt: new Date(now).toISOString(),
+        canRetry: retryable && failed.retryCount <= this.#config.maxRetries,
+        retryCount: failed.retryCount,
+        maxRetries: this.#config.maxRetries,
+      },
+    });
+    await this.#publishProgress(upload.sessionId, upload.id);
+    if (!retryable) await this.#maybeCompleteSession(upload.sessionId);
+  }
+
+  #storageKey(upload: UploadRecord, at: number): string {
+    const d = new Date(at);
+    const pad = (n: number) => String(n).padStart(2, "0");
+    const ext = upload.ext || extensionFor(upload.filetype);
+    return `${upload.category ?? "anonymous"}/${d.getUTCFullYear()}/${pad(d.getUTCMonth() + 1)}/${
+      pad(d.getUTCDate())
+    }/${upload.id}${ext}`;
+  }
+
+  async #complete(upload: UploadRecord): Promise<UploadRecord> {
+    const now = this.#now();
+    if (upload.concat === "partial") {
+      // A partial stays a part until a final upload concatenates it.
+      const part: UploadRecord = {
+        ...upload,
+        status: "completed",
+        completedAt: now,
+        updatedAt: now,
+        error: null,
+      };
+      await this.#store.putUpload(part);
+      return part;
+    }
+    const key = this.#storageKey(upload, now);
+    await this.#storage.finalize(upload.id, key);
+    const done: UploadRecord = {
+      ...upload,
+      status: "completed",
+      storageKey: key,
+      completedAt: now,
+      updatedAt: now,
+      error: null,
+    };
+    await this.#store.putUpload(done);
+    this.#speeds.forget(upload.id);
+    if (!done.sessionId || done.concat === "partial") return done;
+    const duration = Math.max(0.001, (now - (done.startedAt ?? done.createdAt)) / 1000);
+    this.#bus.publish({
+      name: "upload-completed",
+      payload: {
+        sessionId: done.sessionId,
+        fileId: done.id,
+        fileName: done.filename,
+        fileSize: done.size ?? done.offset,
+        uploadPath: key,
+        endTime: new Date(now).toISOString(),
+        duration: Math.round(duration * 1000) / 1000,
+        finalSpeed: Math.round((done.size ?? done.offset) / duration),
+      },
+    });
+    await this.#publishProgress(done.sessionId, done.id);
+    await this.#maybeCompleteSession(done.sessionId);
+    return done;
+  }
+
+  async #finishEmpty(record: UploadRecord): Promise<UploadRecord> {
+    const now = this.#now();
+    const started = { ...record, startedAt: now, typeChecked: true };
+    if (
+      record.category &&
+      !contentAllowed(new Uint8Array(), this.#config.categories[record.category].allowedTypes)
+    ) {
+      return await this.#rejectContent(started);
+    }
+    return await this.#complete(started);
+  }
+
+  /** Partial uploads named by a final upload: same owner, partial, finished. */
+  async #finalParts(principal: Principal, urls: string[]): Promise<UploadRecord[]> {
+    if (urls.length === 0) {
+      throw new AppError("INVALID_REQUEST", "Upload-Concat final names no partial uploads");
+    }
+    const parts: UploadRecord[] = [];
+    for (const id of urls) {
+      const part = await this.getUpload(principal, id);
+      if (part.concat !== "partial") {
+        throw new AppError("INVALID_REQUEST", `Upload "${id}" is not a partial upload`);
+      }
+      if (part.status !== "completed" && part.offset !== part.size) {
+        throw new AppError("INVALID_REQUEST", `Partial upload "${id}" is not finished`);
+      }
+      parts.push(part);
+    }
+    return parts;
+  }
+
+  async #concatenate(record: UploadRecord, parts: UploadRecord[]): Promise<UploadRecord> {
+    await this.#storage.concat(record.id, parts.map((p) => p.id));
+    const now = this.#now();
+    let current: UploadRecord = {
+      ...record,
+      offset: record.size ?? 0,
+      startedAt: now,
+      status: "uploading",
+    };
+    await this.#store.putUpload(current);
+    if (current.sessionId) {
+      this.#bus.publish({
+        name: "upload-started",
+        payload: {
+          sessionId: current.sessionId,
+          fileId: current.id,
+          fileName: current.filename,
+          fileSize: current.size ?? 0,
+          startTime: new Date(now).toISOString(),
+        },
+      });
+    }
+    for (const part of parts) {
+      await this.#storage.removePart(part.id);
+      if (part.storageKey) await this.#storage.removeFile(part.storageKey);
+    }
+    if (!(await this.#typeOk(current))) return await this.#rejectContent(current);
+    current = (await this.#store.getUpload(current.id)) ?? current;
+    return await this.#complete(current);
+  }
+
+  async #recoverFinal(upload: UploadRecord): Promise<void> {
+    for (let days = 0; days <= 1; days++) {
+      const key = this.#storageKey(upload, upload.updatedAt + days * 86_400_000);
+      if ((await this.#storage.stat(key)) === upload.size) {
+        await this.#store.putUpload({
+          ...upload,
+          status: "completed",
+          storageKey: key,
+          completedAt: upload.updatedAt,
+        });
+        return;
+      }
+    }
+  }
+
+  async #cancelUpload(
+    upload: UploadRecord,
+    reason: string,
+    announce: boolean,
+  ): Promise<UploadRecord> {
+    const now = this.#now();
+    await this.#storage.removePart(upload.id);
+    const cancelled: UploadRecord = { ...upload, status: "cancelled", updatedAt: now };
+    await this.#store.putUpload(cancelled);
+    this.#speeds.forget(upload.id);
+    if (announce && upload.sessionId && upload.concat === "none") {
+      this.#bus.publish({
+        name: "upload-cancelled",
+        payload: {
+          sessionId: upload.sessionId,
+          fileId: upload.id,
+          reason,
+          cancelledAt: new Date(now).toISOString(),
+          uploadedBytes: upload.offset,
+        },
+      });
+    }
+    return cancelled;
+  }
+
+  /**
+   * Runs `act` on one file (or every file of the session) with the file's in-flight PATCH
+   * stopped first (`stop`) and its lock held, then publishes progress for changed files.
+   */
+  async #forFiles(
+    sessionId: string,
+    fileId: string | undefined,
+    stop: StopReason | null,
+    act: (upload: UploadRecord, single: boolean) => Promise<UploadRecord | null>,
+  ): Promise<void> {
+    const session = await this.#session(sessionId);
+    if (fileId !== undefined) this.#checkId(fileId);
+    const uploads = fileId === undefined
+      ? visibleFiles(await this.#store.listUploads(sessionId))
+      : [await this.#store.getUpload(fileId)].filter((u): u is UploadRecord =>
+        u !== null && u.sessionId === sessionId
+      );
+    if (fileId !== undefined && uploads.length === 0) {
+      throw new AppError("FILE_NOT_FOUND", `Upload "${fileId}" is not in session "${sessionId}"`);
+    }
+    if (stop !== "cancel" && session.status !== "active" && session.status !== "completed") {
+      this.#checkOpen(session);
+    }
+    for (const upload of uploads) {
+      if (stop) this.#active.get(upload.id)?.abort(stop);
+      const lock = await this.#lock(upload.id);
+      let changed: UploadRecord | null;
+      try {
+        const fresh = (await this.#store.getUpload(upload.id)) ?? upload;
+        changed = await act(fresh, fileId !== undefined);
+      } finally {
+        await lock.release();
+      }
+      if (changed && changed.concat === "none") await this.#publishProgress(sessionId, changed.id);
+    }
+    await this.#touch(sessionId);
+  }
+
+  async #publishProgress(sessionId: string, current: string | undefined): Promise<void> {
+    const snapshot = await this.snapshot(sessionId, current);
+    const { files: _files, ...progress } = snapshot;
+    this.#bus.publish({ name: "upload-progress", payload: progress });
+  }
+
+  async #maybeCompleteSession(sessionId: string): Promise<void> {
+    let completed: SessionRecord | null = null;
+    let uploads: UploadRecord[] = [];
+    await this.#withSession(sessionId, async (session) => {
+      if (session.status !== "active") return null;
+      uploads = await this.#store.listUploads(sessionId);
+      const files = visibleFiles(uploads);
+      const ids = new Set(files.map((f) => f.id));
+      const waiting = session.announcedFileIds.some((id) => !ids.has(id));
+      if (files.length === 0 || waiting || !files.every(isTerminal)) return null;
+      completed = { ...session, status: "completed", endedAt: this.#now() };
+      return completed;
+    });
+    if (!completed) return;
+    const session: SessionRecord = completed;
+    const now = session.endedAt ?? this.#now();
+    this.#bus.publish({
+      name: "session-completed",
+      payload: {
+        sessionId,
+        summary: buildSummary(uploads, session, now),
+        endTime: new Date(now).toISOString(),
+        uploadPaths: visibleFiles(uploads).filter((u) => u.storageKey).map((u) =>
+          u.storageKey as string
+        ),
+      },
+    });
+    await this.#publishProgress(sessionId, undefined);
+  }
+
+  async #expireSession(session: SessionRecord): Promise<void> {
+    const affected: string[] = [];
+    await this.#forFiles(session.id, undefined, "expired", async (upload) => {
+      if (isTerminal(upload)) return null;
+      affected.push(upload.id);
+      await this.#storage.removePart(upload.id);
+      const expired: UploadRecord = {
+        ...upload,
+        status: "failed",
+        error: { code: "SESSION_TIMEOUT", message: "The session expired after inactivity" },
+        updatedAt: this.#now(),
+      };
+      await this.#store.putUpload(expired);
+      return expired;
+    });
+    const now = this.#now();
+    await this.#withSession(
+      session.id,
+      (s) => (s.status === "active" ? { ...s, status: "expired", endedAt: now } : null),
+    );
+    this.#bus.publish({
+      name: "session-error",
+      payload: {
+        sessionId: session.id,
+        error: {
+          code: "SESSION_TIMEOUT",
+          message: "The session expired after 30 minutes without activity",
+        },
+        action: "stop",
+        affectedFiles: affected,
+        timestamp: new Date(now).toISOString(),
+      },
+    });
+    await this.#publishProgress(session.id, undefined);
+  }
+}
+
+function equalBytes(a: Uint8Array | undefined, b: Uint8Array): boolean {
+  if (!a || a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0;
+}
