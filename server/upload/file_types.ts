@@ -108,12 +108,10 @@ export function contentAllowed(head: Uint8Array, patterns: readonly string[]): b
 /** Display-safe filename: no path, no control characters, at most 255 characters. */
 export function sanitizeFilename(name: string): string {
   const base = name.split(/[\\/]/).pop() ?? "";
+  // Control and bidi-override characters could spoof what a filename looks like on screen.
   // deno-lint-ignore no-control-regex
-  const clean = base.normalize("NFC").replace(
-    /[\u0000-\u001f\u007f\u202a-\u202e\u2066-\u2069]/g,
-    "",
-  )
-    .trim();
+  const unsafe = /[\u0000-\u001f\u007f\u202a-\u202e\u2066-\u2069]/g;
+  const clean = base.normalize("NFC").replace(unsafe, "").trim();
   const trimmed = clean.replace(/^\.+/, "");
   return (trimmed || "file").slice(0, 255);
 }

@@ -1,0 +1,530 @@
+import { createHash } from "node:crypto";
+import { dirname, isAbsolute, join, resolve, sep } from "node:path";
+import {
+  isValidUploadId,
+  type ReadResult,
+  type UploadStorage,
+  type WriteOptions,
+  type WriteResult,
+  type WriteStop,
+} from "./storage.ts";
+
+const PARTS_DIR = ".parts";
+const DEFAULT_CHECKPOINT_MS = 250;
+/** Ranged reads never hold more than this much of a file in memory. */
+const READ_CHUNK_BYTES = 64 * 1024;
+
+/**
+ * Parts live in `<root>/.parts/<id>`, finished files at `<root>/<key>`. A part becomes a
+ * finished file by one rename, so a reader never sees a half-written file under its key.
+ */
+export class LocalDiskStorage implements UploadStorage {
+  readonly #root: string;
+  readonly #partsDir: string;
+
+  constructor(root: string) {
+    this.#root = resolve(root);
+    this.#partsDir = join(this.#root, PARTS_DIR);
+  }
+
+  async create(id: string): Promise<void> {
+    const path = this.#partPath(id, "create part");
+    await Deno.mkdir(this.#partsDir, { recursive: true });
+    const file = await Deno.open(path, { write: true, createNew: true });
+    file.close();
+  }
+
+  async write(
+    id: string,
+    body: ReadableStream<Uint8Array>,
+    options: WriteOptions,
+  ): Promise<WriteResult> {
+    let file: Deno.FsFile | undefined;
+    try {
+      const path = this.#partPath(id, "write part");
+      checkWriteOptions(id, options);
+      file = await Deno.open(path, { read: true, write: true });
+      const size = (await file.stat()).size;
+      if (options.offset > size) {
+        // Extending would leave a hole of zeros that looks like uploaded bytes.
+        throw new Error(
+          `Cannot write part ${quote(id)}: offset ${options.offset} is past its end (${size})`,
+        );
+      }
+      await file.truncate(options.offset);
+      const zeroCopy = options.expectedBytes !== undefined &&
+        options.expectedBytes <= options.maxBytes && options.checksum === undefined;
+      if (zeroCopy) return await pipeWrite(path, file, body, options);
+      await file.seek(options.offset, Deno.SeekMode.Start);
+      return await countedWrite(file, body, options);
+    } catch (error) {
+      // A body nobody reads would keep the client's request hanging.
+      if (!body.locked) body.cancel(error).catch(() => {});
+      throw error;
+    } finally {
+      file?.close();
+    }
+  }
+
+  async truncate(id: string, length: number): Promise<void> {
+    const path = this.#partPath(id, "truncate part");
+    // Opening without `create` keeps a missing part an error instead of making a new one.
+    const file = await Deno.open(path, { write: true });
+    try {
+      await file.truncate(length);
+      await file.syncData();
+    } finally {
+      file.close();
+    }
+  }
+
+  async partSize(id: string): Promise<number> {
+    return (await Deno.stat(this.#partPath(id, "stat part"))).size;
+  }
+
+  async readHead(id: string, length: number): Promise<Uint8Array> {
+    const path = this.#partPath(id, "read part");
+    const file = await Deno.open(path, { read: true });
+    try {
+      const size = (await file.stat()).size;
+      const head = new Uint8Array(Math.max(0, Math.min(length, size)));
+      let filled = 0;
+      while (filled < head.length) {
+        const n = await file.read(head.subarray(filled));
+        if (n === null) break;
+        filled += n;
+      }
+      return head.subarray(0, filled);
+    } finally {
+      file.close();
+    }
+  }
+
+  async concat(id: string, sourceIds: string[]): Promise<void> {
+    const target = this.#partPath(id, "concat into part");
+    const sources = sourceIds.map((source) => this.#partPath(source, "concat part"));
+    if (sourceIds.includes(id)) {
+      throw new Error(`Cannot concat into part ${quote(id)}: it is one of its own sources`);
+    }
+    const out = await Deno.open(target, { write: true, append: true });
+    // The writable owns `out` and only its close() flushes the last buffered chunk.
+    const writable = out.writable;
+    try {
+      for (const source of sources) {
+        // The readable closes `from` itself at its end or on cancel.
+        const from = await Deno.open(source, { read: true });
+        await from.readable.pipeTo(writable, { preventClose: true });
+      }
+      await writable.close();
+    } catch (error) {
+      await writable.abort(error).catch(() => {});
+      throw error;
+    }
+    await syncFile(target);
+  }
+
+  async finalize(id: string, key: string): Promise<void> {
+    const from = this.#partPath(id, "finalize part");
+    const to = this.#filePath(key, "finalize to file");
+    const folder = dirname(to);
+    await Deno.mkdir(folder, { recursive: true });
+    await syncFile(from);
+    await Deno.rename(from, to);
+    // The rename itself is only durable once the folder's entry list is on disk.
+    await syncDirectory(folder);
+  }
+
+  async read(key: string, range?: { start: number; end: number }): Promise<ReadResult> {
+    const path = this.#filePath(key, "read file");
+    const file = await Deno.open(path, { read: true });
+    try {
+      const info = await file.stat();
+      if (!info.isFile) {
+        throw new Deno.errors.NotFound(`Cannot read file ${quote(key)}: not a file`);
+      }
+      if (range === undefined) return { body: file.readable, size: info.size };
+      const { start, end } = range;
+      if (
+        !Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start ||
+        end >= info.size
+      ) {
+        throw new RangeError(
+          `Cannot read file ${quote(key)}: range ${start}-${end} is outside 0-${info.size - 1}`,
+        );
+      }
+      await file.seek(start, Deno.SeekMode.Start);
+      const size = end - start + 1;
+      return { body: boundedReadable(file, size, key), size };
+    } catch (error) {
+      file.close();
+      throw error;
+    }
+  }
+
+  async stat(key: string): Promise<number | null> {
+    const path = this.#filePath(key, "stat file");
+    try {
+      const info = await Deno.stat(path);
+      return info.isFile ? info.size : null;
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return null;
+      throw error;
+    }
+  }
+
+  async removePart(id: string): Promise<void> {
+    await removeIfPresent(this.#partPath(id, "remove part"));
+  }
+
+  async removeFile(key: string): Promise<void> {
+    await removeIfPresent(this.#filePath(key, "remove file"));
+  }
+
+  async listParts(): Promise<string[]> {
+    const ids: string[] = [];
+    try {
+      for await (const entry of Deno.readDir(this.#partsDir)) {
+        if (entry.isFile && isValidUploadId(entry.name)) ids.push(entry.name);
+      }
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return [];
+      throw error;
+    }
+    return ids.sort();
+  }
+
+  #partPath(id: string, action: string): string {
+    if (!isValidUploadId(id)) throw new Error(`Cannot ${action} ${quote(id)}: invalid upload id`);
+    return this.#inside(join(this.#partsDir, id), id, action);
+  }
+
+  #filePath(key: string, action: string): string {
+    const problem = keyProblem(key);
+    if (problem !== null) {
+      throw new Error(`Cannot ${action} ${quote(key)}: unsafe key (${problem})`);
+    }
+    return this.#inside(resolve(this.#root, key), key, action);
+  }
+
+  /** Last line of defence: whatever the checks above missed must not leave the root. */
+  #inside(path: string, value: string, action: string): string {
+    const prefix = this.#root.endsWith(sep) ? this.#root : this.#root + sep;
+    if (!resolve(path).startsWith(prefix)) {
+      throw new Error(`Cannot ${action} ${quote(value)}: outside the storage root`);
+    }
+    return path;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// write: two paths
+
+/**
+ * The fast path: the body goes into the file through pipeTo with no JS per chunk. Progress
+ * is read from the file's size, never counted.
+ *
+ * Deno's FsFile.writable keeps chunks under 64 KiB in a JS buffer that only `close()`
+ * flushes (and `close()` also closes the file), so the pipe writes through its own handle
+ * `sink` and every size, sync and truncate goes through `control`. fdatasync on `control`
+ * covers bytes written through `sink`: it syncs the file, not the handle.
+ */
+async function pipeWrite(
+  path: string,
+  control: Deno.FsFile,
+  body: ReadableStream<Uint8Array>,
+  options: WriteOptions,
+): Promise<WriteResult> {
+  const start = options.offset;
+  const cap = start + options.maxBytes;
+  const sink = await Deno.open(path, { write: true });
+  try {
+    await sink.seek(start, Deno.SeekMode.Start);
+  } catch (error) {
+    sink.close();
+    throw error;
+  }
+  // From here on the writable owns `sink`: closing or erroring it closes the handle.
+  const writable = sink.writable;
+  const failed = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, failed.signal]) : failed.signal;
+  const checkpoints = startCheckpoints(control, options, cap, failed);
+  let stop: WriteStop = "end";
+  try {
+    try {
+      // preventAbort: abort() would drop the buffered bytes that arrived; close() keeps them.
+      await body.pipeTo(writable, { signal, preventClose: true, preventAbort: true });
+    } catch (error) {
+      if (writableErrored(writable)) throw error;
+      stop = options.signal?.aborted ? "aborted" : "interrupted";
+    }
+    await writable.close();
+  } finally {
+    await checkpoints?.stop();
+  }
+  // The size on disk, not what the pipe saw, is the truth: it is what the sync covers.
+  await control.syncData();
+  let size = (await control.stat()).size;
+  if (size > cap) {
+    // Only a body longer than its Content-Length gets here; the HTTP layer should prevent it.
+    await control.truncate(cap);
+    await control.syncData();
+    size = cap;
+    stop = "limit";
+  }
+  return { offset: size, bytes: size - start, stop };
+}
+
+/** The counting path: needed when the length is unknown (the cap) or the bytes are hashed. */
+async function countedWrite(
+  file: Deno.FsFile,
+  body: ReadableStream<Uint8Array>,
+  options: WriteOptions,
+): Promise<WriteResult> {
+  const start = options.offset;
+  const hash = options.checksum === undefined ? null : createHash(options.checksum);
+  const failed = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, failed.signal]) : failed.signal;
+  // A checksummed write is all or nothing: committing a prefix before the digest is known
+  // would store bytes the client may be about to disown.
+  const checkpoints = hash
+    ? null
+    : startCheckpoints(file, options, start + options.maxBytes, failed);
+  const reader = body.getReader();
+  // Cancelling settles a pending read with `done`, so the loop sees the abort at once.
+  const onAbort = () => reader.cancel(signal.reason).catch(() => {});
+  signal.addEventListener("abort", onAbort, { once: true });
+  if (signal.aborted) onAbort();
+  let written = 0;
+  let stop: WriteStop | null = null;
+  try {
+    for (;;) {
+      let next: ReadableStreamReadResult<Uint8Array>;
+      try {
+        next = await reader.read();
+      } catch {
+        stop = "interrupted";
+        break;
+      }
+      if (next.done) {
+        stop = options.signal?.aborted ? "aborted" : signal.aborted ? "interrupted" : "end";
+        break;
+      }
+      const room = options.maxBytes - written;
+      const chunk = next.value.byteLength <= room ? next.value : next.value.subarray(0, room);
+      await writeAll(file, chunk);
+      hash?.update(chunk);
+      written += chunk.byteLength;
+      if (chunk !== next.value) {
+        stop = "limit";
+        await reader.cancel("upload size limit reached").catch(() => {});
+        break;
+      }
+    }
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+    // Only a disk error leaves the loop without a stop; the body must not hang then either.
+    if (stop === null) await reader.cancel("storage write failed").catch(() => {});
+    reader.releaseLock();
+    await checkpoints?.stop();
+  }
+  await file.syncData();
+  const result: WriteResult = { offset: start + written, bytes: written, stop };
+  if (hash) result.digest = new Uint8Array(hash.digest());
+  return result;
+}
+
+async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  let done = 0;
+  while (done < bytes.byteLength) done += await file.write(bytes.subarray(done));
+}
+
+/**
+ * After a failed pipe with preventAbort, only a failure of the file itself leaves its
+ * writable errored (desiredSize null): that is a disk error, anything else came from the body.
+ */
+function writableErrored(writable: WritableStream<Uint8Array>): boolean {
+  const writer = writable.getWriter();
+  try {
+    return writer.desiredSize === null;
+  } finally {
+    writer.releaseLock();
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// write: periodic durable checkpoints
+
+interface Checkpoints {
+  /** Waits for a running checkpoint; rethrows the first checkpoint failure. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Every `checkpointIntervalMs`: size, then fdatasync, then report, so every reported byte
+ * was on disk before the sync. A chain of timeouts (not an interval) keeps two checkpoints
+ * from ever overlapping. A failure aborts the write through `failed`.
+ */
+function startCheckpoints(
+  file: Deno.FsFile,
+  options: WriteOptions,
+  cap: number,
+  failed: AbortController,
+): Checkpoints | null {
+  const onCheckpoint = options.onCheckpoint;
+  if (!onCheckpoint) return null;
+  const interval = options.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_MS;
+  let reported = options.offset;
+  let stopped = false;
+  let running: Promise<void> | null = null;
+  let failure: { error: unknown } | null = null;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+
+  const tick = async () => {
+    try {
+      // Clamped so a report never exceeds the final offset, even if the cap truncates.
+      const size = Math.min((await file.stat()).size, cap);
+      if (size <= reported) return;
+      await file.syncData();
+      reported = size;
+      await onCheckpoint(size);
+    } catch (error) {
+      failure ??= { error };
+      failed.abort(error);
+    }
+  };
+  const schedule = () => {
+    timer = setTimeout(() => {
+      running = tick().then(() => {
+        running = null;
+        if (!stopped && !failure) schedule();
+      });
+    }, interval);
+  };
+  schedule();
+
+  return {
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+      if (failure) throw failure.error;
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// helpers
+
+function checkWriteOptions(id: string, options: WriteOptions): void {
+  const { offset, maxBytes } = options;
+  if (
+    !Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(maxBytes) || maxBytes < 0
+  ) {
+    throw new RangeError(
+      `Cannot write part ${
+        quote(id)
+      }: offset ${offset} and maxBytes ${maxBytes} must be whole numbers >= 0`,
+    );
+  }
+}
+
+/** Why a key is not a plain relative path of safe segments, or null when it is. */
+function keyProblem(key: string): string | null {
+  if (key === "") return "empty";
+  if (key.includes("\0")) return "NUL byte";
+  if (key.includes("\\")) return "backslash";
+  if (key.startsWith("/") || isAbsolute(key)) return "absolute path";
+  const segments = key.split("/");
+  if (segments.some((segment) => segment === "")) return "empty segment";
+  if (segments.some((segment) => segment === "." || segment === "..")) return "dot segment";
+  // A finished file under .parts could be listed, overwritten or removed as a part.
+  if (segments[0] === PARTS_DIR) return "reserved folder";
+  return null;
+}
+
+function quote(value: string): string {
+  return JSON.stringify(value);
+}
+
+async function removeIfPresent(path: string): Promise<void> {
+  try {
+    await Deno.remove(path);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+}
+
+async function syncFile(path: string): Promise<void> {
+  const file = await Deno.open(path, { write: true });
+  try {
+    await file.sync();
+  } finally {
+    file.close();
+  }
+}
+
+/** Some filesystems and platforms cannot open or sync a directory; durability is best effort there. */
+async function syncDirectory(path: string): Promise<void> {
+  let dir: Deno.FsFile;
+  try {
+    dir = await Deno.open(path, { read: true });
+  } catch (error) {
+    if (cannotSyncDirectory(error)) return;
+    throw error;
+  }
+  try {
+    await dir.syncData();
+  } catch (error) {
+    if (!cannotSyncDirectory(error)) throw error;
+  } finally {
+    dir.close();
+  }
+}
+
+function cannotSyncDirectory(error: unknown): boolean {
+  if (error instanceof Deno.errors.NotSupported || error instanceof Deno.errors.PermissionDenied) {
+    return true;
+  }
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === "EINVAL" || code === "ENOTSUP" || code === "EOPNOTSUPP" || code === "EISDIR";
+}
+
+/** Exactly `length` bytes from the file's current position, 64 KiB at a time. */
+function boundedReadable(
+  file: Deno.FsFile,
+  length: number,
+  key: string,
+): ReadableStream<Uint8Array> {
+  let remaining = length;
+  let open = true;
+  const close = () => {
+    if (open) {
+      open = false;
+      file.close();
+    }
+  };
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const buffer = new Uint8Array(Math.min(READ_CHUNK_BYTES, remaining));
+        const n = await file.read(buffer);
+        if (n === null) {
+          // Ending quietly would send a response shorter than its Content-Length.
+          throw new Error(`Cannot read file ${quote(key)}: it ended ${remaining} bytes early`);
+        }
+        remaining -= n;
+        controller.enqueue(buffer.subarray(0, n));
+        if (remaining === 0) {
+          close();
+          controller.close();
+        }
+      } catch (error) {
+        close();
+        controller.error(error);
+      }
+    },
+    cancel() {
+      close();
+    },
+  });
+}

@@ -1,0 +1,53 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { LocalDiskStorage } from "./local_disk.ts";
+import { runStorageContract } from "./storage_contract.ts";
+
+runStorageContract("LocalDiskStorage", async () => {
+  const root = await Deno.makeTempDir({ prefix: "local_disk_" });
+  return {
+    storage: new LocalDiskStorage(root),
+    cleanup: () => Deno.remove(root, { recursive: true }),
+  };
+});
+
+Deno.test("LocalDiskStorage - rejected ids and keys create nothing outside the root", async () => {
+  // The root sits one level down so anything escaping it lands where we can see it.
+  const outer = await Deno.makeTempDir({ prefix: "local_disk_outer_" });
+  try {
+    const root = join(outer, "root");
+    const storage = new LocalDiskStorage(root);
+    await storage.create("ok");
+    for (const id of ["../x", "a/b", "..", "../../escape"]) {
+      await assert.rejects(storage.create(id));
+      await assert.rejects(storage.finalize(id, "personal/x.jpg"));
+    }
+    for (const key of ["../x.jpg", "../../etc/passwd", "/abs", "a//b", "a\\b", ".parts/ok"]) {
+      await assert.rejects(storage.finalize("ok", key));
+    }
+    assert.deepEqual(await names(outer), ["root"]);
+    assert.deepEqual(await names(root), [".parts"]);
+    assert.deepEqual(await names(join(root, ".parts")), ["ok"]);
+  } finally {
+    await Deno.remove(outer, { recursive: true });
+  }
+});
+
+Deno.test("LocalDiskStorage - a finished file is at <root>/<key>, its part gone", async () => {
+  const root = await Deno.makeTempDir({ prefix: "local_disk_" });
+  try {
+    const storage = new LocalDiskStorage(root);
+    await storage.create("up1");
+    await storage.finalize("up1", "personal/2026/11/28/up1.jpg");
+    assert.ok((await Deno.stat(join(root, "personal/2026/11/28/up1.jpg"))).isFile);
+    await assert.rejects(Deno.stat(join(root, ".parts", "up1")), Deno.errors.NotFound);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+async function names(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  for await (const entry of Deno.readDir(dir)) found.push(entry.name);
+  return found.sort();
+}
