@@ -107,7 +107,7 @@ function parseOrigins(variable: string, value: string): string[] {
 function parseTypes(variable: string, value: string): string[] {
   const types = value.split(",").map((s) => s.trim().toLowerCase()).filter(Boolean);
   for (const type of types) {
-    if (!/^[a-z0-9.+-]+\/(\*|[a-z0-9.+-]+)$/.test(type)) {
+    if (type !== "*/*" && !/^[a-z0-9.+-]+\/(\*|[a-z0-9.+-]+)$/.test(type)) {
       throw new ConfigError(variable, type, "MIME types or patterns like image/*, video/mp4");
     }
   }

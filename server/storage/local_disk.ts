@@ -52,9 +52,6 @@ export class LocalDiskStorage implements UploadStorage {
         );
       }
       await file.truncate(options.offset);
-      const zeroCopy = options.expectedBytes !== undefined &&
-        options.expectedBytes <= options.maxBytes && options.checksum === undefined;
-      if (zeroCopy) return await pipeWrite(path, file, body, options);
       await file.seek(options.offset, Deno.SeekMode.Start);
       return await countedWrite(file, body, options);
     } catch (error) {
@@ -220,61 +217,11 @@ export class LocalDiskStorage implements UploadStorage {
 // write: two paths
 
 /**
- * The fast path: the body goes into the file through pipeTo with no JS per chunk. Progress
- * is read from the file's size, never counted.
- *
- * Deno's FsFile.writable keeps chunks under 64 KiB in a JS buffer that only `close()`
- * flushes (and `close()` also closes the file), so the pipe writes through its own handle
- * `sink` and every size, sync and truncate goes through `control`. fdatasync on `control`
- * covers bytes written through `sink`: it syncs the file, not the handle.
+ * Reads the body into one reused buffer (BYOB) when it is a byte stream, as a Deno.serve
+ * request body is, and writes each read before taking the next. Measured here against
+ * `body.pipeTo(file.writable)`: faster (fewer, larger writes, no per-chunk allocation) and
+ * bounded in memory (pipeTo let 16 concurrent uploads buffer 400+ MB; this stays under 100).
  */
-async function pipeWrite(
-  path: string,
-  control: Deno.FsFile,
-  body: ReadableStream<Uint8Array>,
-  options: WriteOptions,
-): Promise<WriteResult> {
-  const start = options.offset;
-  const cap = start + options.maxBytes;
-  const sink = await Deno.open(path, { write: true });
-  try {
-    await sink.seek(start, Deno.SeekMode.Start);
-  } catch (error) {
-    sink.close();
-    throw error;
-  }
-  // From here on the writable owns `sink`: closing or erroring it closes the handle.
-  const writable = sink.writable;
-  const failed = new AbortController();
-  const signal = options.signal ? AbortSignal.any([options.signal, failed.signal]) : failed.signal;
-  const checkpoints = startCheckpoints(control, options, cap, failed);
-  let stop: WriteStop = "end";
-  try {
-    try {
-      // preventAbort: abort() would drop the buffered bytes that arrived; close() keeps them.
-      await body.pipeTo(writable, { signal, preventClose: true, preventAbort: true });
-    } catch (error) {
-      if (writableErrored(writable)) throw error;
-      stop = options.signal?.aborted ? "aborted" : "interrupted";
-    }
-    await writable.close();
-  } finally {
-    await checkpoints?.stop();
-  }
-  // The size on disk, not what the pipe saw, is the truth: it is what the sync covers.
-  await control.syncData();
-  let size = (await control.stat()).size;
-  if (size > cap) {
-    // Only a body longer than its Content-Length gets here; the HTTP layer should prevent it.
-    await control.truncate(cap);
-    await control.syncData();
-    size = cap;
-    stop = "limit";
-  }
-  return { offset: size, bytes: size - start, stop };
-}
-
-/** The counting path: needed when the length is unknown (the cap) or the bytes are hashed. */
 async function countedWrite(
   file: Deno.FsFile,
   body: ReadableStream<Uint8Array>,
@@ -289,7 +236,9 @@ async function countedWrite(
   const checkpoints = hash
     ? null
     : startCheckpoints(file, options, start + options.maxBytes, failed);
-  const reader = body.getReader();
+  const byob = byobReader(body);
+  const reader = byob ?? body.getReader();
+  let buffer: ArrayBuffer | null = byob ? new ArrayBuffer(READ_BUFFER_BYTES) : null;
   // Cancelling settles a pending read with `done`, so the loop sees the abort at once.
   const onAbort = () => reader.cancel(signal.reason).catch(() => {});
   signal.addEventListener("abort", onAbort, { once: true });
@@ -300,12 +249,19 @@ async function countedWrite(
     for (;;) {
       let next: ReadableStreamReadResult<Uint8Array>;
       try {
-        next = await reader.read();
+        if (byob && buffer) {
+          // One byte past the room shows a body longer than allowed without storing it.
+          const want = Math.min(buffer.byteLength, options.maxBytes - written + 1);
+          next = await byob.read(new Uint8Array(buffer, 0, want));
+          if (next.value) buffer = next.value.buffer as ArrayBuffer;
+        } else {
+          next = await (reader as ReadableStreamDefaultReader<Uint8Array>).read();
+        }
       } catch {
         stop = "interrupted";
         break;
       }
-      if (next.done) {
+      if (next.done || !next.value) {
         stop = options.signal?.aborted ? "aborted" : signal.aborted ? "interrupted" : "end";
         break;
       }
@@ -333,22 +289,20 @@ async function countedWrite(
   return result;
 }
 
+/** 256 KiB: measured fastest among 64 KiB to 1 MiB, and 16 uploads then use 4 MiB of buffers. */
+const READ_BUFFER_BYTES = 256 * 1024;
+
+function byobReader(body: ReadableStream<Uint8Array>): ReadableStreamBYOBReader | null {
+  try {
+    return body.getReader({ mode: "byob" });
+  } catch {
+    return null; // not a byte stream
+  }
+}
+
 async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
   let done = 0;
   while (done < bytes.byteLength) done += await file.write(bytes.subarray(done));
-}
-
-/**
- * After a failed pipe with preventAbort, only a failure of the file itself leaves its
- * writable errored (desiredSize null): that is a disk error, anything else came from the body.
- */
-function writableErrored(writable: WritableStream<Uint8Array>): boolean {
-  const writer = writable.getWriter();
-  try {
-    return writer.desiredSize === null;
-  } finally {
-    writer.releaseLock();
-  }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ export interface WriteOptions {
   offset: number;
   /** Hard cap on the bytes taken from the body in this call. */
   maxBytes: number;
-  /** The body's declared length (Content-Length) when known: enables the zero-copy path. */
+  /** The body's declared length (Content-Length) when known. */
   expectedBytes?: number;
   signal?: AbortSignal;
   /**

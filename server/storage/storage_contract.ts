@@ -20,10 +20,13 @@ export function runStorageContract(name: string, make: () => Promise<Made>): voi
       }
     });
 
-  /** Both write paths: the zero-copy one (length known) and the counting one. */
+  /**
+   * Both kinds of body: a byte stream with a declared length (a Deno.serve request body,
+   * read with a BYOB reader) and a plain stream of unknown length.
+   */
   const paths = [
-    { path: "zero-copy", expected: (n: number): number | undefined => n },
-    { path: "counting", expected: (_n: number): number | undefined => undefined },
+    { path: "byte stream", bytes: true, expected: (n: number): number | undefined => n },
+    { path: "plain stream", bytes: false, expected: (_n: number): number | undefined => undefined },
   ];
 
   test("create, write, finalize and read round-trip the bytes", async (storage) => {
@@ -48,17 +51,18 @@ export function runStorageContract(name: string, make: () => Promise<Made>): voi
     await assert.rejects(storage.write("nope", chunked(bytes(10), 4), options(0, bytes(10))));
   });
 
-  for (const { path, expected } of paths) {
+  for (const { path, bytes, expected } of paths) {
+    const body = (data: Uint8Array, size: number) => chunked(data, size, bytes);
     test(`${path}: writes at the end append`, async (storage) => {
       const a = randomBytes(70_000);
       const b = randomBytes(50_000);
       await storage.create("up1");
-      await storage.write("up1", chunked(a, 8192), {
+      await storage.write("up1", body(a, 8192), {
         offset: 0,
         maxBytes: MiB,
         expectedBytes: expected(a.length),
       });
-      const second = await storage.write("up1", chunked(b, 8192), {
+      const second = await storage.write("up1", body(b, 8192), {
         offset: a.length,
         maxBytes: MiB,
         expectedBytes: expected(b.length),
@@ -71,12 +75,12 @@ export function runStorageContract(name: string, make: () => Promise<Made>): voi
       const a = randomBytes(1000);
       const b = randomBytes(10);
       await storage.create("up1");
-      await storage.write("up1", chunked(a, 300), {
+      await storage.write("up1", body(a, 300), {
         offset: 0,
         maxBytes: MiB,
         expectedBytes: expected(a.length),
       });
-      const result = await storage.write("up1", chunked(b, 4), {
+      const result = await storage.write("up1", body(b, 4), {
         offset: 500,
         maxBytes: MiB,
         expectedBytes: expected(b.length),
@@ -108,7 +112,7 @@ export function runStorageContract(name: string, make: () => Promise<Made>): voi
       const body = scripted(chunks, (controller) => controller.error(new Error("client gone")));
       await storage.create("up1");
       const prefix = randomBytes(100);
-      await storage.write("up1", chunked(prefix, 100), options(0, prefix, true));
+      await storage.write("up1", chunked(prefix, 100, bytes), options(0, prefix, true));
       const result = await storage.write("up1", body, {
         offset: 100,
         maxBytes: MiB,
@@ -189,11 +193,11 @@ export function runStorageContract(name: string, make: () => Promise<Made>): voi
     assert.deepEqual(result, { offset: 4096, bytes: 4096, stop: "end" });
   });
 
-  test("the zero-copy and counting paths store identical bytes", async (storage) => {
+  test("byte-stream and plain-stream bodies store identical bytes", async (storage) => {
     const data = randomBytes(2 * MiB + 3);
     await storage.create("fast");
     await storage.create("slow");
-    const fast = await storage.write("fast", chunked(data, 65_536), options(0, data, true));
+    const fast = await storage.write("fast", chunked(data, 65_536, true), options(0, data, true));
     const slow = await storage.write("slow", chunked(data, 65_536), options(0, data, false));
     assert.deepEqual(fast, slow);
     assert.deepEqual(
@@ -358,9 +362,26 @@ function options(offset: number, data: Uint8Array, declared = false): WriteOptio
   return { offset, maxBytes: 64 * MiB, expectedBytes: declared ? data.length : undefined };
 }
 
-/** The data in chunks of `size`, handed out only when asked (pull), like a socket. */
-function chunked(data: Uint8Array, size: number): ReadableStream<Uint8Array> {
+/**
+ * The data in chunks of `size`, handed out only when asked (pull), like a socket; with
+ * `bytes`, a byte stream that also serves BYOB reads, like a Deno.serve request body.
+ */
+function chunked(data: Uint8Array, size: number, bytes = false): ReadableStream<Uint8Array> {
   let at = 0;
+  if (bytes) {
+    return new ReadableStream({
+      type: "bytes",
+      pull(controller) {
+        if (at >= data.length) {
+          controller.close();
+          controller.byobRequest?.respond(0);
+          return;
+        }
+        controller.enqueue(data.slice(at, at + size));
+        at += size;
+      },
+    });
+  }
   return new ReadableStream<Uint8Array>({
     pull(controller) {
       if (at >= data.length) return controller.close();
