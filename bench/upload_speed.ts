@@ -65,7 +65,7 @@ async function ensureFile(size: number): Promise<string> {
   return path;
 }
 
-async function freePort(): Promise<number> {
+function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const { port } = listener.addr as Deno.NetAddr;
   listener.close();
@@ -73,7 +73,7 @@ async function freePort(): Promise<number> {
 }
 
 async function startServer(kind: ServerKind, dataDir: string) {
-  const port = await freePort();
+  const port = freePort();
   const env: Record<string, string> = { PORT: String(port), HOST: "127.0.0.1", NO_COLOR: "1" };
   let args: string[];
   if (kind === "h5") {

@@ -198,7 +198,11 @@ export interface ServerToClientEvents {
 }
 
 export interface ClientToServerEvents {
-  "join-session": (sessionId: string, ack?: AckFn<ProgressUpdateEvent>) => void;
+  /** Spec: the session id. Addition: `{sessionId, token}` to watch another session. */
+  "join-session": (
+    session: string | { sessionId: string; token: string },
+    ack?: AckFn<ProgressUpdateEvent>,
+  ) => void;
   "leave-session": (sessionId: string, ack?: AckFn<{ sessionId: string }>) => void;
   "upload-start": (e: UploadStartEvent, ack?: AckFn<ProgressUpdateEvent>) => void;
   "upload-progress": (e: UploadProgressEvent, ack?: AckFn<ProgressUpdateEvent>) => void;

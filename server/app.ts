@@ -3,7 +3,7 @@ import { cors } from "hono/cors";
 import { TUS_ALLOWED_HEADERS, TUS_EXPOSED_HEADERS } from "../protocol/tus.ts";
 import { AppError, toAppError } from "./errors.ts";
 import { originPolicy, selfOrigin } from "./http/origins.ts";
-import { RateLimiter } from "./http/rate_limit.ts";
+import { KeyedRateLimiter } from "./http/rate_limit.ts";
 import { sessionRoutes } from "./routes/sessions.ts";
 import { tusRoutes } from "./routes/tus/mod.ts";
 import type { UploadService } from "./upload/service.ts";
@@ -78,7 +78,7 @@ export function createApp(deps: AppDeps): Hono {
     "/api/sessions",
     sessionRoutes({
       service: deps.service,
-      limiter: new RateLimiter({ capacity: deps.sessionRate ?? 60, perMs: 60_000 }),
+      limiter: new KeyedRateLimiter({ events: deps.sessionRate ?? 60, perMs: 60_000 }, Date.now),
       clientAddress,
     }),
   );

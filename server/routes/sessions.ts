@@ -3,7 +3,7 @@ import * as v from "valibot";
 import { CATEGORIES, CLIENT_TYPES } from "../../protocol/events.ts";
 import { AppError } from "../errors.ts";
 import { bearerToken } from "../http/bearer.ts";
-import type { RateLimiter } from "../http/rate_limit.ts";
+import type { KeyedRateLimiter } from "../http/rate_limit.ts";
 import type { UploadService } from "../upload/service.ts";
 
 const CreateSession = v.object({
@@ -13,7 +13,7 @@ const CreateSession = v.object({
 
 export interface SessionRouteDeps {
   service: UploadService;
-  limiter: RateLimiter;
+  limiter: KeyedRateLimiter;
   clientAddress: (request: Request, env: unknown) => string;
 }
 

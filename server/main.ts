@@ -1,0 +1,120 @@
+/**
+ * The composition root and the only file that touches `Deno.serve` and the environment.
+ * HTTP goes straight to `Deno.serve` (uploads must not pass through node:http, which is
+ * 4x slower here); `/socket.io/` hops to an internal Socket.IO server on loopback.
+ */
+import type { Hono } from "hono";
+import { loadOrCreateSecret, TokenSigner } from "./auth/token.ts";
+import { type Config, ConfigError, loadConfig } from "./config.ts";
+import { createApp } from "./app.ts";
+import { originPolicy } from "./http/origins.ts";
+import { MemoryLocker } from "./lock/memory_locker.ts";
+import { startRealtime } from "./realtime/socket_server.ts";
+import { SqliteStore } from "./state/sqlite_store.ts";
+import { LocalDiskStorage } from "./storage/local_disk.ts";
+import { EventBus } from "./upload/event_bus.ts";
+import { UploadService } from "./upload/service.ts";
+
+export interface RunningServer {
+  /** e.g. http://127.0.0.1:8005 */
+  url: string;
+  port: number;
+  service: UploadService;
+  bus: EventBus;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Extra routes (widget file, demo page), mounted after the API. */
+  extra?: (app: Hono) => void;
+  /** How often idle sessions are swept (ms). */
+  sweepEveryMs?: number;
+  quiet?: boolean;
+}
+
+export async function startServer(
+  config: Config,
+  options: StartOptions = {},
+): Promise<RunningServer> {
+  await Deno.mkdir(`${config.dataDir}/uploads`, { recursive: true });
+  const secret = await loadOrCreateSecret(config.dataDir, config.secret);
+  const store = new SqliteStore(`${config.dataDir}/state.db`);
+  const storage = new LocalDiskStorage(`${config.dataDir}/uploads`);
+  const bus = new EventBus();
+  const service = new UploadService({
+    store,
+    storage,
+    locker: new MemoryLocker(),
+    bus,
+    tokens: new TokenSigner(secret),
+    config,
+  });
+  await service.recover();
+
+  const isOriginAllowed = originPolicy(config.allowedOrigins);
+  const realtime = await startRealtime({
+    commands: service,
+    events: bus,
+    isOriginAllowed: (o) => isOriginAllowed(o),
+  });
+  const appOptions: Parameters<typeof createApp>[0] = {
+    service,
+    allowedOrigins: config.allowedOrigins,
+    maxFileSize: config.maxFileSize,
+  };
+  if (options.extra) appOptions.extra = options.extra;
+  const app = createApp(appOptions);
+
+  const listening = Promise.withResolvers<Deno.NetAddr>();
+  const server = Deno.serve({
+    port: config.port,
+    hostname: config.host,
+    onListen: (addr) => listening.resolve(addr as Deno.NetAddr),
+  }, (request, info) => {
+    const { pathname } = new URL(request.url);
+    if (pathname.startsWith("/socket.io/")) return realtime.handle(request, info);
+    return app.fetch(request, info);
+  });
+  const addr = await listening.promise;
+  const host = addr.hostname === "0.0.0.0" || addr.hostname === "::" ? "127.0.0.1" : addr.hostname;
+  const url = `http://${host.includes(":") ? `[${host}]` : host}:${addr.port}`;
+
+  let sweeping = Promise.resolve();
+  const sweeper = setInterval(() => {
+    sweeping = sweeping.then(() => service.sweep()).catch((e) => console.error("Sweep failed:", e));
+  }, options.sweepEveryMs ?? Math.min(60_000, Math.max(250, config.sessionTimeoutMs / 10)));
+
+  if (!options.quiet) console.log(`h5-uploader listening on ${url} (data in ${config.dataDir})`);
+  return {
+    url,
+    port: addr.port,
+    service,
+    bus,
+    async close() {
+      clearInterval(sweeper);
+      service.stopAll();
+      await realtime.close();
+      await server.shutdown();
+      await sweeping;
+      await store.close();
+    },
+  };
+}
+
+if (import.meta.main) {
+  let config: Config;
+  try {
+    config = loadConfig(Deno.env.toObject());
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(`Cannot start h5-uploader: ${error.message}`);
+    Deno.exit(2);
+  }
+  const running = await startServer(config);
+  const stop = async () => {
+    await running.close();
+    Deno.exit(0);
+  };
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+}

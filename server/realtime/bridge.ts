@@ -1,0 +1,55 @@
+import type { RoomEvent } from "../../protocol/events.ts";
+import type { RoomEventSource } from "../upload/commands.ts";
+import { type RealtimeServer, roomOf } from "./handlers.ts";
+import { ProgressThrottle } from "./throttle.ts";
+
+export interface BridgeOptions {
+  now: () => number;
+}
+
+/**
+ * Sends every domain event to its session room, throttling per-file progress (spec,
+ * 节流策略). Everything else is sent as it comes, in order and never volatile: a lost
+ * completion or failure would leave a watcher stuck. Returns the unsubscribe function.
+ */
+export function bridgeRoomEvents(
+  io: RealtimeServer,
+  events: RoomEventSource,
+  options: BridgeOptions,
+): () => void {
+  const throttle = new ProgressThrottle({ now: options.now });
+
+  return events.subscribe((event) => {
+    if (!admit(throttle, event)) return;
+    const room = io.to(roomOf(event.payload.sessionId));
+    // RoomEvent pairs each name with its payload; the emit overloads cannot follow that
+    // pairing through a union, so the pair is passed as the union it is.
+    (room.emit as EmitRoomEvent).call(room, event.name, event.payload);
+  });
+}
+
+type EmitRoomEvent = (name: RoomEvent["name"], payload: RoomEvent["payload"]) => boolean;
+
+function admit(throttle: ProgressThrottle, event: RoomEvent): boolean {
+  const { sessionId } = event.payload;
+  switch (event.name) {
+    case "upload-progress": {
+      const file = event.payload.currentFile;
+      return file === undefined || throttle.shouldSend(sessionId, file);
+    }
+    // Final events free the throttle state even when no final progress event follows.
+    case "upload-completed":
+    case "upload-failed":
+      throttle.forgetFile(sessionId, event.payload.fileId);
+      return true;
+    case "upload-cancelled":
+      if (event.payload.fileId === undefined) throttle.forgetSession(sessionId);
+      else throttle.forgetFile(sessionId, event.payload.fileId);
+      return true;
+    case "session-completed":
+      throttle.forgetSession(sessionId);
+      return true;
+    default:
+      return true;
+  }
+}

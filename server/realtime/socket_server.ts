@@ -1,0 +1,113 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Server } from "socket.io";
+import type { ClientToServerEvents, ServerToClientEvents } from "../../protocol/events.ts";
+import type { RoomEventSource, SessionCommands } from "../upload/commands.ts";
+import { bridgeRoomEvents } from "./bridge.ts";
+import { type RealtimeServer, registerHandlers } from "./handlers.ts";
+import { createSocketHop } from "./hop.ts";
+import { DEFAULT_RATE_LIMIT, type RateLimit } from "../http/rate_limit.ts";
+
+export interface RealtimeOptions {
+  commands: SessionCommands;
+  events: RoomEventSource;
+  isOriginAllowed(origin: string | null): boolean;
+  now?: () => number;
+  /** Per-socket events, and per-address handshakes. Default 30 per 1000 ms. */
+  rateLimit?: RateLimit;
+}
+
+export interface Realtime {
+  /** The public `Deno.serve` handler for everything under `/socket.io/`. */
+  handle(req: Request, info: Deno.ServeHandlerInfo): Promise<Response>;
+  io: Server<ClientToServerEvents, ServerToClientEvents>;
+  close(): Promise<void>;
+}
+
+/** Socket frames carry commands and progress only; upload bytes go through tus. */
+export const MAX_SOCKET_MESSAGE_BYTES = 64 * 1024;
+
+/** How long close() waits for the farewell status to reach the transports. */
+const FAREWELL_FLUSH_MS = 1000;
+
+/**
+ * Starts Socket.IO on an internal loopback `node:http` server and returns the handler
+ * that the public `Deno.serve` hands `/socket.io/` requests to (see hop.ts for why).
+ */
+export async function startRealtime(options: RealtimeOptions): Promise<Realtime> {
+  const now = options.now ?? Date.now;
+  const rateLimit = options.rateLimit ?? DEFAULT_RATE_LIMIT;
+  const httpServer = createServer();
+  const io: RealtimeServer = new Server(httpServer, {
+    path: "/socket.io/",
+    serveClient: false,
+    maxHttpBufferSize: MAX_SOCKET_MESSAGE_BYTES,
+    // Loopback hop: compressing here only costs CPU; the public side may compress.
+    httpCompression: false,
+    perMessageDeflate: false,
+    // No `cors` option on purpose: the hop answers preflights and sets the CORS headers
+    // from the same isOriginAllowed, and strips any the internal server would add.
+  });
+  registerHandlers(io, { commands: options.commands, now, rateLimit });
+  const unsubscribe = bridgeRoomEvents(io, options.events, { now });
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      httpServer.once("error", reject);
+      httpServer.listen(0, "127.0.0.1", () => {
+        httpServer.off("error", reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    unsubscribe();
+    await io.close();
+    throw error;
+  }
+  const internalPort = (httpServer.address() as AddressInfo).port;
+  const shutdown = new AbortController();
+  const handle = createSocketHop({
+    internalPort,
+    isOriginAllowed: options.isOriginAllowed,
+    signal: shutdown.signal,
+  });
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      unsubscribe();
+      await farewell(io);
+      // Closes every engine.io socket (polls answered, inner WebSockets closed, which the
+      // hop carries out) and then the internal server.
+      await io.close();
+      shutdown.abort();
+    })();
+    return closing;
+  };
+
+  return { handle, io, close };
+}
+
+/**
+ * Tells every socket the server is going away, and waits (bounded) until the packet left
+ * engine.io's buffer: io.close() discards unsent packets. No DISCONNECT packet is sent, so
+ * clients treat it as a transport loss and reconnect when the server is back.
+ */
+async function farewell(io: RealtimeServer): Promise<void> {
+  const flushed: Promise<void>[] = [];
+  for (const socket of io.of("/").sockets.values()) {
+    // Listening before emitting: on a writable transport the flush happens inside emit().
+    flushed.push(new Promise((resolve) => socket.conn.once("drain", () => resolve())));
+    socket.emit("connection-status", {
+      status: "disconnected",
+      message: "The server is shutting down",
+    });
+  }
+  if (flushed.length === 0) return;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    Promise.all(flushed),
+    new Promise<void>((resolve) => timer = setTimeout(resolve, FAREWELL_FLUSH_MS)),
+  ]);
+  clearTimeout(timer);
+}
