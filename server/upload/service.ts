@@ -252,6 +252,8 @@ export class UploadService implements SessionCommands {
     const reason = command.reason ?? "Cancelled";
     if (command.fileId === undefined) {
       await this.cancelSession(command.sessionId, reason);
+    } else if (await this.#withdrawAnnounced(command.sessionId, command.fileId)) {
+      await this.#maybeCompleteSession(command.sessionId);
     } else {
       await this.#forFiles(command.sessionId, command.fileId, "cancel", async (upload) => {
         if (upload.status === "cancelled") return null;
@@ -261,6 +263,21 @@ export class UploadService implements SessionCommands {
       await this.#maybeCompleteSession(command.sessionId);
     }
     return this.snapshot(command.sessionId, command.fileId);
+  }
+
+  /** A file announced by upload-start but never created is simply no longer expected. */
+  async #withdrawAnnounced(sessionId: string, fileId: string): Promise<boolean> {
+    if (await this.#store.getUpload(fileId)) return false;
+    let withdrawn = false;
+    await this.#withSession(sessionId, (session) => {
+      if (!session.announcedFileIds.includes(fileId)) return null;
+      withdrawn = true;
+      return {
+        ...session,
+        announcedFileIds: session.announcedFileIds.filter((id) => id !== fileId),
+      };
+    });
+    return withdrawn;
   }
 
   async cancelSession(sessionId: string, reason = "Session cancelled"): Promise<void> {
@@ -857,7 +874,9 @@ export class UploadService implements SessionCommands {
         fileName: upload.filename,
         error: { code, message },
         failedAt: new Date(now).toISOString(),
-        canRetry: retryable && failed.retryCount <= this.#config.maxRetries,
+        // The budget is the client's to spend: an interruption stays resumable however often it
+        // happens (a phone changing networks), so only the kind of failure decides.
+        canRetry: retryable,
         retryCount: failed.retryCount,
         maxRetries: this.#config.maxRetries,
       },

@@ -139,3 +139,18 @@ Deno.test("UploadService - tokens are bound to their session and expire", async 
     (e: { code?: string }) => e.code === "INSUFFICIENT_PERMISSIONS",
   );
 });
+
+Deno.test("UploadService - cancelling an announced file that was never created lets the session complete", async () => {
+  await using h = await harness();
+  const s = await h.service.createSession("personal", "web");
+  const principal: Principal = { kind: "session", sessionId: s.sessionId };
+  await h.service.start({
+    sessionId: s.sessionId,
+    fileIds: ["keep", "drop"],
+    category: "personal",
+  });
+  await upload(h, principal, 500, "keep");
+  assert.ok(!names(h.events).includes("session-completed"));
+  await h.service.cancel({ sessionId: s.sessionId, fileId: "drop" });
+  assert.ok(names(h.events).includes("session-completed"));
+});
