@@ -1,0 +1,783 @@
+/**
+ * The widget's DOM-free engine: a queue of files uploaded over tus with retries and resume,
+ * kept in step with the session room (socket or polling), exposed as immutable snapshots.
+ */
+import type { FileProgress, ProgressUpdateEvent } from "../../protocol/events.ts";
+import type { CategoryLimits } from "../../protocol/session.ts";
+import { check } from "./checks.ts";
+import { advance, createEntry, type Entry, toSnapshot, totals } from "./file_state.ts";
+import { Realtime } from "./realtime.ts";
+import { fingerprint, ResumeStore } from "./resume_store.ts";
+import { manuallyRetryable, retryDelay, transient, verdict } from "./retry.ts";
+import { createSession, getSnapshot } from "./session_api.ts";
+import { HttpError, TusClient } from "./tus_client.ts";
+import type {
+  ConnectionState,
+  EngineEvents,
+  EngineOptions,
+  EngineSnapshot,
+  FileError,
+  FileLike,
+  FileSnapshot,
+  FileStatus,
+  Rejection,
+} from "./types.ts";
+
+/** How long start() waits for the socket before uploading without it. */
+const CONNECT_WAIT_MS = 3000;
+const PROGRESS_EVENT_MS = 250;
+const NOTIFY_MS = 50;
+
+const live = (s: FileStatus) => s === "queued" || s === "uploading" || s === "retrying";
+const ended = (s: FileStatus) => s === "completed" || s === "cancelled";
+
+interface Session {
+  id: string;
+  token: string;
+  /** The tus creation URL. */
+  tus: string;
+}
+
+type Listener = (detail: never) => void;
+
+/** The fields of the room events the engine reads (each event has some of them). */
+interface RoomPayload extends Partial<ProgressUpdateEvent> {
+  fileId: string;
+  fileName: string;
+  fileSize: number;
+  uploadPath: string;
+  uploadedBytes: number;
+  error: FileError;
+  canRetry: boolean;
+  affectedFiles: string[];
+}
+
+export class UploadEngine {
+  #o: EngineOptions;
+  #endpoint: string;
+  #now: () => number;
+  #setTimeout: (fn: () => void, ms: number) => unknown;
+  #clearTimeout: (handle: unknown) => void;
+  #entries = new Map<string, Entry>();
+  #listeners = new Set<(s: EngineSnapshot) => void>();
+  #handlers = new Map<string, Set<Listener>>();
+  #snap: EngineSnapshot | null = null;
+  #session: Session | null = null;
+  #limits: CategoryLimits | null = null;
+  #tus: TusClient | null = null;
+  #rt: Realtime | null = null;
+  #connection: ConnectionState = "idle";
+  #resume: ResumeStore;
+  /** Aborts the requests that belong to no file (session, polls, DELETE) on destroy(). */
+  #life = new AbortController();
+  #booting: Promise<boolean> | null = null;
+  #announcing: Promise<unknown> | null = null;
+  #closed = false;
+  #notify: "microtask" | "timer" | null = null;
+  #notifyTimer: unknown;
+  #notifiedAt = -Infinity;
+  #completeFired = false;
+  /** The server said the session completed (socket or poll) since the last addFiles. */
+  #serverDone = false;
+
+  constructor(options: EngineOptions) {
+    this.#o = options;
+    this.#endpoint = options.endpoint.replace(/\/+$/, "");
+    this.#now = options.now ?? (() => Date.now());
+    this.#setTimeout = options.setTimeout ?? ((fn, ms) => setTimeout(fn, ms));
+    this.#clearTimeout = options.clearTimeout ??
+      ((h) => clearTimeout(h as ReturnType<typeof setTimeout>));
+    this.#resume = new ResumeStore(options.store, this.#endpoint);
+    if (options.sessionId && options.token) this.#useSession(options.sessionId, options.token);
+  }
+
+  // ------------------------------------------------------------------ public API
+
+  get snapshot(): EngineSnapshot {
+    return this.#snap ??= this.#build();
+  }
+
+  subscribe(listener: (s: EngineSnapshot) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  on<K extends keyof EngineEvents>(
+    name: K,
+    listener: (detail: EngineEvents[K]) => void,
+  ): () => void {
+    const set = this.#handlers.get(name) ?? new Set();
+    this.#handlers.set(name, set.add(listener as Listener));
+    return () => set.delete(listener as Listener);
+  }
+
+  addFiles(files: Iterable<FileLike>): { added: FileSnapshot[]; rejected: Rejection[] } {
+    const added: FileSnapshot[] = [];
+    const rejected: Rejection[] = [];
+    for (const file of files) {
+      if (this.#closed) break;
+      const count = this.#all().filter((e) => e.status !== "cancelled").length;
+      const refused = check(file, { ...this.#o, limits: this.#limits, count });
+      if (refused) {
+        rejected.push(refused);
+        continue;
+      }
+      const fp = fingerprint(file);
+      const e = createEntry(crypto.randomUUID(), {
+        file,
+        name: file.name,
+        size: file.size,
+        type: file.type,
+        fp,
+      });
+      e.stored = this.#resume.get(fp, this.#session?.id);
+      this.#entries.set(e.id, e);
+      if (this.#session) this.#adopt(e);
+      added.push(this.#fileSnap(e));
+    }
+    if (added.length) {
+      this.#serverDone = this.#completeFired = false;
+      this.#changed();
+      if (this.#o.autoStart) void this.start();
+    }
+    return { added, rejected };
+  }
+
+  async start(): Promise<void> {
+    for (const e of this.#all()) if (e.file && e.status === "queued") e.go = true;
+    await this.#kick();
+  }
+
+  pause(id?: string): void {
+    for (const e of this.#targets(id)) {
+      if (!live(e.status)) continue;
+      this.#halt(e);
+      e.held = false;
+      this.#setStatus(e, "paused");
+      if (e.url || !e.file) this.#command("upload-pause", e);
+    }
+  }
+
+  resume(id?: string): void {
+    for (const e of this.#targets(id)) {
+      if (e.status !== "paused") continue;
+      const ack = e.url || !e.file ? this.#command("upload-resume", e) : null;
+      if (e.file) {
+        this.#queue(e);
+        e.gate = ack;
+      }
+    }
+  }
+
+  cancel(id?: string): void {
+    for (const e of this.#targets(id)) {
+      if (ended(e.status)) continue;
+      const url = e.file && e.url;
+      if (url || !e.file) this.#command("upload-cancel", e);
+      this.#cancelled(e);
+      if (url) this.#tus?.terminate(url, this.#life.signal).catch(() => {});
+    }
+  }
+
+  retry(id: string): void {
+    const e = this.#entries.get(id);
+    if (!e?.file || e.status !== "failed" || !e.canRetry) return;
+    if (e.error && !transient(e.error.code)) this.#renew(e); // refused for good: a new upload
+    e.attempts = 0;
+    e.retry = null;
+    this.#queue(e);
+  }
+
+  remove(id: string): void {
+    const e = this.#entries.get(id);
+    if (!e || !(ended(e.status) || e.status === "failed" || (e.status === "queued" && !e.ctl))) {
+      return;
+    }
+    this.#entries.delete(id);
+    this.#changed();
+    this.#checkComplete();
+  }
+
+  file(id: string): FileLike | undefined {
+    return this.#entries.get(id)?.file ?? undefined;
+  }
+
+  destroy(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const e of this.#entries.values()) this.#halt(e);
+    this.#life.abort();
+    this.#rt?.close();
+    this.#clearTimeout(this.#notifyTimer);
+    this.#listeners.clear();
+    this.#handlers.clear();
+  }
+
+  // ------------------------------------------------------------------ session
+
+  #useSession(id: string, token: string, tus = `${this.#endpoint}/api/uploads`): void {
+    this.#session = { id, token, tus };
+    this.#tus = new TusClient(this.#o.http, token);
+    this.#changed();
+  }
+
+  /** Session (given, stored or new), socket, then the queue. Resolves false on failure. */
+  #boot(): Promise<boolean> {
+    return this.#booting ??= (async () => {
+      const o = this.#o;
+      const signal = this.#life.signal;
+      if (!this.#session) {
+        // After a reload: a stored session whose token still works (HEAD 200) continues.
+        const tried = new Set<string>();
+        for (const { stored } of this.#entries.values()) {
+          if (!stored || tried.has(stored.sessionId) || this.#session) continue;
+          tried.add(stored.sessionId);
+          try {
+            await new TusClient(o.http, stored.token).head(stored.uploadUrl, signal);
+            this.#useSession(stored.sessionId, stored.token);
+          } catch {
+            // gone or refused: try the next one, or create a session
+          }
+        }
+        if (!this.#session) {
+          const created = await createSession(o.http, this.#endpoint, {
+            category: o.category,
+            clientType: o.clientType,
+          }, signal);
+          this.#limits = created.limits;
+          this.#useSession(created.sessionId, created.token, created.uploadUrl);
+        }
+      }
+      if (this.#closed) return false;
+      for (const e of this.#entries.values()) this.#adopt(e);
+      const session = this.#session!;
+      this.#rt = new Realtime({
+        connect: o.connectSocket,
+        url: this.#endpoint,
+        sessionId: session.id,
+        token: session.token,
+        clientType: o.clientType,
+        pollIntervalMs: o.pollIntervalMs ?? 2000,
+        sync: () => this.snapshot.complete ? Promise.resolve() : this.#sync(),
+        onEvent: (name, payload) => this.#onEvent(name, payload as never),
+        onState: (state) => {
+          this.#connection = state;
+          this.#changed();
+        },
+        setTimeout: this.#setTimeout,
+        clearTimeout: this.#clearTimeout,
+      });
+      this.#connection = this.#rt.state;
+      await this.#rt.ready(CONNECT_WAIT_MS);
+      return !this.#closed;
+    })().catch((error) => {
+      this.#booting = null;
+      if (this.#closed) return false;
+      for (const e of this.#entries.values()) {
+        if (e.file && e.go && e.status === "queued") this.#fail(e, errorOf(error), true);
+      }
+      return false;
+    });
+  }
+
+  async #kick(): Promise<void> {
+    if (!this.#closed && await this.#boot()) this.#pump();
+  }
+
+  /** Applies the resume entry found when the file was picked, if it is of this session. */
+  #adopt(e: Entry): void {
+    const stored = e.stored;
+    e.stored = null;
+    if (!stored || stored.sessionId !== this.#session?.id) return;
+    const twin = this.#bySid(stored.fileId);
+    if (twin?.file) return; // the same file picked twice: the second one is a new upload
+    if (twin) this.#entries.delete(twin.id); // it was shown as another device's file
+    e.sid = stored.fileId;
+    e.url = stored.uploadUrl;
+    e.fromStore = true;
+    e.announced = true;
+    this.#changed(e);
+  }
+
+  #sync(): Promise<void> {
+    const s = this.#session;
+    if (!s || this.#closed) return Promise.resolve();
+    return getSnapshot(this.#o.http, this.#endpoint, s.id, s.token, this.#life.signal)
+      .then((snapshot) => this.#merge(snapshot, true), () => {});
+  }
+
+  #command(name: string, e: Entry): Promise<unknown> | null {
+    const session = this.#session;
+    if (!session || !this.#rt) return null;
+    return this.#rt.command(name, { sessionId: session.id, fileId: e.sid })
+      .then((data) => data && this.#merge(data as ProgressUpdateEvent, true));
+  }
+
+  /** Announces (spec `upload-start`) every file about to be created, in one event. */
+  #announce(): Promise<unknown> {
+    const fresh = this.#all().filter((e) => e.file && e.go && !e.announced && live(e.status));
+    for (const e of fresh) e.announced = true;
+    if (fresh.length && this.#rt) {
+      this.#announcing = this.#rt.command("upload-start", {
+        sessionId: this.#session!.id,
+        fileIds: fresh.map((e) => e.sid),
+        category: this.#o.category,
+      });
+    }
+    return this.#announcing ?? Promise.resolve();
+  }
+
+  // ------------------------------------------------------------------ uploads
+
+  #pump(): void {
+    if (this.#closed || !this.#session) return;
+    const all = this.#all();
+    let running = all.filter((e) => e.ctl).length;
+    for (const e of all) {
+      if (running >= (this.#o.parallel ?? 2)) break;
+      if (e.file && e.go && e.status === "queued" && !e.ctl) {
+        running++;
+        void this.#run(e);
+      }
+    }
+  }
+
+  async #run(e: Entry): Promise<void> {
+    const ctl = new AbortController();
+    const { signal } = ctl;
+    e.ctl = ctl;
+    this.#setStatus(e, "uploading");
+    try {
+      for (;;) {
+        try {
+          await e.gate;
+          e.gate = null;
+          if (signal.aborted) return;
+          await this.#transfer(e, signal);
+          if (signal.aborted) return;
+          // The stored path comes with the socket's upload-completed, else from the snapshot.
+          if (!e.path) await this.#sync();
+          if (!signal.aborted) this.#complete(e, e.path);
+          return;
+        } catch (error) {
+          if (signal.aborted || !(await this.#recover(e, errorOf(error), error, signal))) return;
+        }
+      }
+    } finally {
+      if (e.ctl === ctl) e.ctl = null;
+      this.#pump();
+    }
+  }
+
+  /** Creates the upload (or finds the server's offset), then PATCHes chunk by chunk. */
+  async #transfer(e: Entry, signal: AbortSignal): Promise<void> {
+    const tus = this.#tus!;
+    const session = this.#session!;
+    const file = e.file!;
+    if (e.url) {
+      e.offset = await tus.head(e.url, signal);
+      e.fromStore = false;
+    } else {
+      if (!e.announced) await this.#announce();
+      if (signal.aborted) return;
+      e.url = await tus.create(session.tus, e.size, {
+        sessionId: session.id,
+        filename: e.name,
+        filetype: e.type,
+        category: this.#o.category,
+        fileId: e.sid,
+      }, signal);
+      e.offset = 0;
+      this.#changed(e);
+      this.#resume.set(e.fp, {
+        uploadUrl: e.url,
+        fileId: e.sid,
+        sessionId: session.id,
+        token: session.token,
+      });
+    }
+    this.#progress(e, 0, e.offset);
+    const chunk = this.#o.chunkSize ?? 8 * 2 ** 20;
+    let conflicts = 0;
+    while (e.offset < e.size && !signal.aborted) {
+      const start = e.offset;
+      try {
+        e.offset = await tus.patch(
+          e.url,
+          file.slice(start, Math.min(e.size, start + chunk)),
+          start,
+          signal,
+          (sent) => !signal.aborted && this.#progress(e, start + sent, 0),
+        );
+      } catch (error) {
+        // 409: someone else moved the offset; continue from the server's.
+        if (!(error instanceof HttpError) || error.code !== "OFFSET_MISMATCH" || conflicts++ > 2) {
+          throw error;
+        }
+        e.offset = error.offset ?? await tus.head(e.url, signal);
+        continue;
+      }
+      if (signal.aborted) return;
+      if (e.offset > start) e.attempts = e.recreated = conflicts = 0;
+      this.#progress(e, e.offset, e.offset);
+    }
+  }
+
+  /** Decides what a failure means; true: try again now (after a backoff where due). */
+  async #recover(e: Entry, error: FileError, raw: unknown, signal: AbortSignal) {
+    const o = this.#o;
+    const status = raw instanceof HttpError ? raw.status : 0;
+    let kind = verdict(status, error.code);
+    // A stored upload that was cancelled is only gone for this new pick.
+    if (kind === "cancelled" && e.fromStore) kind = "gone";
+    if (kind === "paused") {
+      this.#halt(e);
+      e.held = true;
+      this.#setStatus(e, "paused");
+      return false;
+    }
+    if (kind === "cancelled") {
+      this.#cancelled(e);
+      return false;
+    }
+    if (kind === "gone" && e.recreated++ < 1) {
+      this.#renew(e);
+      return true;
+    }
+    const max = o.maxRetries ?? 3;
+    const auto = kind === "retry" || kind === "offset";
+    if (auto && e.attempts < max) {
+      const attempt = ++e.attempts;
+      e.retry = { attempt, max };
+      e.error = error;
+      this.#setStatus(e, "retrying");
+      this.#emit("upload-error", e, { error, willRetry: true });
+      await this.#sleep(retryDelay(attempt, o.retryDelays ?? [1000, 3000, 5000]), signal);
+      if (signal.aborted) return false;
+      e.error = null;
+      this.#setStatus(e, "uploading");
+      return true;
+    }
+    this.#halt(e);
+    this.#fail(e, error, auto || manuallyRetryable(error.code));
+    return false;
+  }
+
+  /** Forgets the server upload: the next try creates a new one (with a new server id). */
+  #renew(e: Entry): void {
+    this.#forget(e);
+    e.url = null;
+    e.sid = crypto.randomUUID();
+    e.announced = e.fromStore = false;
+    e.offset = 0;
+    this.#changed(e);
+  }
+
+  #sleep(ms: number, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        this.#clearTimeout(timer);
+        signal.removeEventListener("abort", done);
+        resolve();
+      };
+      const timer = this.#setTimeout(done, ms);
+      signal.addEventListener("abort", done);
+    });
+  }
+
+  // ------------------------------------------------------------------ transitions
+
+  #all(): Entry[] {
+    return [...this.#entries.values()];
+  }
+
+  #targets(id: string | undefined): Entry[] {
+    return this.#all().filter((e) => id === undefined ? e.file : e.id === id);
+  }
+
+  #bySid(sid: string): Entry | undefined {
+    for (const e of this.#entries.values()) if (e.sid === sid) return e;
+  }
+
+  /** Stops the running request and backoff of a file (its status is the caller's). */
+  #halt(e: Entry): void {
+    e.ctl?.abort();
+    e.ctl = null;
+    e.gate = null;
+    e.meter.reset();
+  }
+
+  #queue(e: Entry): void {
+    e.go = true;
+    e.held = e.canRetry = false;
+    e.error = null;
+    this.#setStatus(e, "queued");
+    void this.#kick();
+  }
+
+  /** Sets the status; `event` fires after it and before the session's completion check. */
+  #setStatus(e: Entry, status: FileStatus, event?: () => void): void {
+    const changed = e.status !== status;
+    e.status = status;
+    this.#changed(e);
+    if (changed && status === "uploading" && !e.started) {
+      e.started = true;
+      this.#emit("upload-start", e, {});
+    }
+    event?.();
+    if (changed && ended(status)) {
+      this.#forget(e);
+      this.#checkComplete();
+    }
+  }
+
+  /** Drops the file's resume entry (done, cancelled, refused for good, or recreated). */
+  #forget(e: Entry): void {
+    if (e.file && this.#session) this.#resume.remove(e.fp, this.#session.id);
+  }
+
+  #progress(e: Entry, sent: number, confirmed: number): void {
+    const now = this.#now();
+    if (!advance(e, sent, confirmed, now)) return;
+    this.#changed(e, true);
+    if (e.status === "uploading" && now - e.lastEvent >= PROGRESS_EVENT_MS) {
+      e.lastEvent = now;
+      this.#emit("upload-progress", e, { totals: this.snapshot.totals });
+    }
+  }
+
+  #complete(e: Entry, path: string | null): void {
+    e.path = path || e.path;
+    // Cancelled here while its last bytes landed: the DELETE removes the finished file.
+    if (ended(e.status)) return this.#changed(e);
+    this.#halt(e);
+    this.#progress(e, e.size, e.size);
+    e.error = null;
+    e.canRetry = false;
+    this.#setStatus(
+      e,
+      "completed",
+      () => this.#emit("upload-complete", e, { uploadPath: e.path ?? "" }),
+    );
+  }
+
+  #cancelled(e: Entry): void {
+    if (ended(e.status)) return;
+    this.#halt(e);
+    this.#setStatus(e, "cancelled");
+  }
+
+  #fail(e: Entry, error: FileError, canRetry: boolean): void {
+    e.error = error;
+    e.canRetry = canRetry && !!e.file;
+    if (!canRetry) this.#forget(e);
+    this.#setStatus(e, "failed", () => this.#emit("upload-error", e, { error, willRetry: false }));
+  }
+
+  #checkComplete(): void {
+    const s = this.snapshot;
+    if (!s.complete) {
+      this.#completeFired = false;
+      return;
+    }
+    // Another device's files are known in part: the server decides when they are all done.
+    if (this.#completeFired || (s.files.some((f) => f.remote) && !this.#serverDone)) return;
+    this.#completeFired = true;
+    const done = s.files.filter((f) => f.status === "completed");
+    this.#emit("session-complete", null, {
+      sessionId: s.sessionId!,
+      files: s.files,
+      uploadPaths: done.map((f) => f.uploadPath!).filter(Boolean),
+    });
+  }
+
+  // ------------------------------------------------------------------ the room
+
+  #onEvent(name: string, p: RoomPayload): void {
+    if (this.#closed) return;
+    const e = p.fileId ? this.#bySid(p.fileId) : undefined;
+    switch (name) {
+      case "upload-progress":
+        return this.#merge(p);
+      case "upload-started":
+        if (!e) this.#remote(p.fileId, p.fileName, p.fileSize);
+        return;
+      case "upload-completed":
+        return this.#complete(e ?? this.#remote(p.fileId, p.fileName, p.fileSize), p.uploadPath);
+      case "upload-paused":
+        return e && this.#remotePause(e, p.uploadedBytes);
+      case "upload-resumed":
+        return e && this.#remoteResume(e);
+      case "upload-cancelled":
+        for (const f of p.fileId ? [e] : this.#all()) if (f) this.#cancelled(f);
+        return;
+      case "upload-failed":
+        return e && this.#remoteFailure(e, p.error, p.canRetry);
+      case "session-error":
+        for (const sid of p.affectedFiles) {
+          const f = this.#bySid(sid);
+          if (f) this.#remoteFailure(f, p.error, false);
+        }
+        return;
+      case "session-completed":
+        this.#serverDone = true;
+        if (!this.snapshot.complete) void this.#sync(); // some completion was missed
+        return this.#checkComplete();
+    }
+  }
+
+  /**
+   * Merges a progress event or snapshot (`currentFile`, `files[]`, `overallStatus`).
+   * `current`: a snapshot read now (GET, ack), not an event that may predate a 423.
+   */
+  #merge(p: Partial<ProgressUpdateEvent>, current = false): void {
+    for (const f of [...p.files ?? [], ...p.currentFile ? [p.currentFile] : []]) {
+      this.#mergeFile(f, current);
+    }
+    if (p.overallStatus === "completed") {
+      this.#serverDone = true;
+      this.#checkComplete();
+    }
+  }
+
+  #mergeFile(f: FileProgress, current: boolean): void {
+    let e = this.#bySid(f.id);
+    if (!e) {
+      if (f.status === "cancelled") return;
+      e = this.#remote(f.id, f.originalName, f.totalBytes ?? 0);
+    }
+    this.#progress(e, 0, f.uploadedBytes);
+    if (f.status === "completed") return this.#complete(e, f.uploadPath ?? null);
+    if (f.status === "cancelled") return this.#cancelled(e);
+    if (f.status === "paused") return this.#remotePause(e, f.uploadedBytes);
+    if (e.file) {
+      // Resumed by another device while this one polled (no upload-resumed heard).
+      if (current && e.held && e.status === "paused") this.#remoteResume(e);
+    } else if (!ended(e.status)) {
+      e.error = f.errorMessage ? { code: "INTERNAL_ERROR", message: f.errorMessage } : null;
+      this.#setStatus(e, f.status === "pending" ? "queued" : f.status);
+    }
+  }
+
+  /** A file of another device, first heard of in the room. */
+  #remote(sid: string, name: string, size: number): Entry {
+    const e = createEntry(sid, { file: null, name, size, type: "" });
+    e.announced = true;
+    this.#entries.set(sid, e);
+    this.#serverDone = false; // the session has more files than when it said it was done
+    this.#changed();
+    return e;
+  }
+
+  /** Paused by the server: another device (or this one, heard back). */
+  #remotePause(e: Entry, bytes: number): void {
+    this.#progress(e, 0, bytes);
+    if (!live(e.status)) return;
+    this.#halt(e);
+    e.held = !!e.file;
+    this.#setStatus(e, "paused");
+  }
+
+  #remoteResume(e: Entry): void {
+    if (!e.file) {
+      if (e.status === "paused" || e.status === "failed") this.#setStatus(e, "uploading");
+    } else if (e.status === "paused" || (e.status === "failed" && e.canRetry)) {
+      this.#queue(e);
+    }
+  }
+
+  /** `upload-failed` / `session-error`: only final failures stop a file of this device. */
+  #remoteFailure(e: Entry, error: FileError, canRetry: boolean): void {
+    if (!e.file) {
+      if (ended(e.status)) return;
+      // Its owner retries by itself when the server says it can.
+      e.error = error;
+      this.#setStatus(
+        e,
+        canRetry ? "retrying" : "failed",
+        () => this.#emit("upload-error", e, { error, willRetry: canRetry }),
+      );
+    } else if (!canRetry && !transient(error.code) && (live(e.status) || e.status === "paused")) {
+      this.#halt(e);
+      this.#fail(e, error, manuallyRetryable(error.code));
+    }
+  }
+
+  // ------------------------------------------------------------------ snapshots and events
+
+  #fileSnap(e: Entry): FileSnapshot {
+    return e.snap ??= toSnapshot(e);
+  }
+
+  #build(): EngineSnapshot {
+    const files = this.#all().map((e) => this.#fileSnap(e));
+    return {
+      files,
+      connection: this.#connection,
+      sessionId: this.#session?.id ?? null,
+      limits: this.#limits,
+      totals: totals(files),
+      busy: files.some((f) => !f.remote && (f.status === "uploading" || f.status === "retrying")),
+      complete: files.length > 0 && files.every((f) => ended(f.status)) &&
+        files.some((f) => f.status === "completed"),
+    };
+  }
+
+  /** Drops cached snapshots; listeners hear of it once per microtask (per 50 ms for progress). */
+  #changed(e?: Entry, progress = false): void {
+    if (e) e.snap = null;
+    this.#snap = null;
+    if (this.#closed || this.#notify === "microtask") return;
+    const wait = progress ? this.#notifiedAt + NOTIFY_MS - this.#now() : 0;
+    if (wait > 0) {
+      if (this.#notify) return;
+      this.#notify = "timer";
+      this.#notifyTimer = this.#setTimeout(this.#flush, wait);
+    } else {
+      this.#clearTimeout(this.#notifyTimer);
+      this.#notify = "microtask";
+      queueMicrotask(this.#flush);
+    }
+  }
+
+  #flush = (): void => {
+    if (!this.#notify || this.#closed) return;
+    this.#notify = null;
+    this.#notifiedAt = this.#now();
+    const snapshot = this.snapshot;
+    for (const listener of [...this.#listeners]) safely(listener, snapshot);
+  };
+
+  /** Fires `name` with `detail` (plus `file`, the snapshot of `e`, when given). */
+  #emit<K extends keyof EngineEvents>(
+    name: K,
+    e: Entry | null,
+    detail: Omit<EngineEvents[K], "file">,
+  ): void {
+    const full = e ? { file: this.#fileSnap(e), ...detail } : detail;
+    for (const listener of [...this.#handlers.get(name) ?? []]) {
+      safely(listener as (d: typeof full) => void, full);
+    }
+  }
+}
+
+/**
+ * Calls a host listener; its exception is reported on its own (thrown again in a microtask)
+ * and never taken for an upload failure, nor stops the other listeners.
+ */
+function safely<T>(listener: (value: T) => void, value: T): void {
+  try {
+    listener(value);
+  } catch (error) {
+    queueMicrotask(() => {
+      throw error;
+    });
+  }
+}
+
+/** A thrown value as the FileError the view shows. */
+function errorOf(error: unknown): FileError {
+  return error instanceof HttpError
+    ? { code: error.code as FileError["code"], message: error.message }
+    : { code: "INTERNAL_ERROR", message: String((error as Error)?.message ?? error) };
+}

@@ -1,0 +1,40 @@
+/** What a failed request means for the upload, and when the next automatic try comes. */
+
+/**
+ * - `retry`: transient (network, 5xx, interrupted, locked): back off, HEAD, continue.
+ * - `offset`: 409 offset mismatch: continue from the server's offset.
+ * - `paused`: 423 UPLOAD_PAUSED: paused by the server (another device), no retry.
+ * - `cancelled`: the upload was cancelled elsewhere.
+ * - `gone`: 404/410 of the upload: it no longer exists, create a new one.
+ * - `final`: the server refused for good (413, 415, 403, ...).
+ */
+export type Verdict = "retry" | "offset" | "paused" | "cancelled" | "gone" | "final";
+
+/** Codes worth an automatic retry from the server's offset. */
+export function transient(code: string): boolean {
+  // NETWORK_ERROR, UPLOAD_INTERRUPTED, UPLOAD_LOCKED, CHECKSUM_MISMATCH, OFFSET_MISMATCH,
+  // STORAGE_ERROR, INTERNAL_ERROR, RATE_LIMIT_EXCEEDED, CONNECTION_TIMEOUT
+  return /^(NET|UPLOAD_[IL]|CHECKSUM_M|OFFSET|STORAGE|INTERNAL|RATE|CONNECTION)/.test(code);
+}
+
+export function verdict(status: number, code: string): Verdict {
+  if (code === "OFFSET_MISMATCH") return "offset";
+  if (code === "UPLOAD_PAUSED") return "paused";
+  if (code === "UPLOAD_CANCELLED") return "cancelled";
+  if (code === "SESSION_TIMEOUT" || code === "SESSION_NOT_FOUND") return "final";
+  if (status === 404 || status === 410) return "gone";
+  if (transient(code) || status === 0 || status >= 500 || status === 408 || status === 429) {
+    return "retry";
+  }
+  return "final";
+}
+
+/** Whether a manual retry can help: not for type, size, permissions or a closed session. */
+export function manuallyRetryable(code: string): boolean {
+  return !/^(FILE_T|UNSUPPORTED_M|INSUFFICIENT|SESSION_|UPLOAD_CANCELLED)/.test(code);
+}
+
+/** The delay before automatic retry `attempt` (1-based); the last delay repeats. */
+export function retryDelay(attempt: number, delays: readonly number[]): number {
+  return delays[Math.min(attempt, delays.length) - 1] ?? 0;
+}
