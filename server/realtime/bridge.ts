@@ -18,14 +18,43 @@ export function bridgeRoomEvents(
   options: BridgeOptions,
 ): () => void {
   const throttle = new ProgressThrottle({ now: options.now });
+  // One trailing progress update per file: without it, the last bytes of a PATCH that ends
+  // or stalls within 500 ms of the previous update would go unheard until the next event.
+  const trailing = new Map<string, { timer: ReturnType<typeof setTimeout>; event: RoomEvent }>();
 
-  return events.subscribe((event) => {
-    if (!admit(throttle, event)) return;
+  const send = (event: RoomEvent) => {
     const room = io.to(roomOf(event.payload.sessionId));
     // RoomEvent pairs each name with its payload; the emit overloads cannot follow that
     // pairing through a union, so the pair is passed as the union it is.
     (room.emit as EmitRoomEvent).call(room, event.name, event.payload);
+  };
+  const cancelTrailing = (key: string) => {
+    const pending = trailing.get(key);
+    if (pending) clearTimeout(pending.timer);
+    trailing.delete(key);
+  };
+
+  const unsubscribe = events.subscribe((event) => {
+    const file = event.name === "upload-progress" ? event.payload.currentFile : undefined;
+    const key = file ? `${event.payload.sessionId}/${file.id}` : null;
+    if (key) cancelTrailing(key);
+    else if ("fileId" in event.payload && event.payload.fileId) {
+      cancelTrailing(`${event.payload.sessionId}/${event.payload.fileId}`);
+    }
+    if (admit(throttle, event)) return send(event);
+    if (!file || !key) return;
+    const wait = throttle.waitFor(event.payload.sessionId, file);
+    if (wait === null) return;
+    const timer = setTimeout(() => {
+      trailing.delete(key);
+      if (admit(throttle, event)) send(event);
+    }, wait);
+    trailing.set(key, { timer, event });
   });
+  return () => {
+    unsubscribe();
+    for (const key of [...trailing.keys()]) cancelTrailing(key);
+  };
 }
 
 type EmitRoomEvent = (name: RoomEvent["name"], payload: RoomEvent["payload"]) => boolean;

@@ -31,8 +31,8 @@ const SWEEP_EVERY = 1024;
 
 /**
  * The spec's progress throttle (节流策略), per (sessionId, fileId). Pure: the clock is
- * injected and nothing is scheduled, so a dropped update is never sent later — which is
- * why status changes and 100 % always pass.
+ * injected and nothing is scheduled here; status changes and 100 % always pass, and the
+ * bridge sends a trailing update (`waitFor`) so the last bytes of a stalled upload are heard.
  */
 export class ProgressThrottle {
   readonly #now: () => number;
@@ -76,6 +76,20 @@ export class ProgressThrottle {
     }
     map.set(file.id, { at: now, progress: file.progress, status: file.status });
     return true;
+  }
+
+  /**
+   * For an update that `shouldSend` refused only because it came too soon (its change is
+   * big enough): the milliseconds until it may go. Else null: it may never go as it is.
+   */
+  waitFor(
+    sessionId: string,
+    file: { id: string; progress: number; status: FileStatus },
+  ): number | null {
+    const last = this.#sessions.get(sessionId)?.get(file.id);
+    if (!last || last.status !== file.status) return null;
+    if (Math.abs(file.progress - last.progress) < this.#minChange) return null;
+    return Math.max(0, last.at + this.#intervalMs - this.#now());
   }
 
   forgetFile(sessionId: string, fileId: string): void {

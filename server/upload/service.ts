@@ -595,6 +595,9 @@ export class UploadService implements SessionCommands {
     if (current.size !== null && current.offset === current.size) {
       return await this.#complete(current);
     }
+    if (current.sessionId && current.concat === "none") {
+      await this.#publishProgress(current.sessionId, id);
+    }
     return current;
   }
 
