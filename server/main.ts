@@ -14,6 +14,7 @@ import { SqliteStore } from "./state/sqlite_store.ts";
 import { LocalDiskStorage } from "./storage/local_disk.ts";
 import { EventBus } from "./upload/event_bus.ts";
 import { UploadService } from "./upload/service.ts";
+import { widgetRoutes } from "./routes/widget.ts";
 
 export interface RunningServer {
   /** e.g. http://127.0.0.1:8005 */
@@ -55,7 +56,7 @@ export async function startServer(
   const realtime = await startRealtime({
     commands: service,
     events: bus,
-    isOriginAllowed: (o) => isOriginAllowed(o),
+    isOriginAllowed,
   });
   const appOptions: Parameters<typeof createApp>[0] = {
     service,
@@ -110,7 +111,13 @@ if (import.meta.main) {
     console.error(`Cannot start h5-uploader: ${error.message}`);
     Deno.exit(2);
   }
-  const running = await startServer(config);
+  const running = await startServer(config, {
+    extra: widgetRoutes({
+      distDir: new URL("../dist", import.meta.url),
+      demoDir: new URL("../demo", import.meta.url),
+      allowedOrigins: config.allowedOrigins,
+    }),
+  });
   const stop = async () => {
     await running.close();
     Deno.exit(0);

@@ -9,7 +9,8 @@ import { AppError } from "../errors.ts";
 
 export interface SocketHopOptions {
   internalPort: number;
-  isOriginAllowed(origin: string | null): boolean;
+  /** `self` is the origin the request was addressed to, which is always allowed. */
+  isOriginAllowed(origin: string | null, self: string): boolean;
   /** Aborting it fails in-flight polls, closes piped sockets and the hop's HTTP client. */
   signal?: AbortSignal;
 }
@@ -61,7 +62,7 @@ export function createSocketHop(options: SocketHopOptions): SocketHop {
 
   return async (req, info) => {
     const origin = req.headers.get("origin");
-    if (!isOriginAllowed(origin)) {
+    if (!isOriginAllowed(origin, new URL(req.url).origin)) {
       return errorResponse(new AppError("ORIGIN_NOT_ALLOWED"), origin, false);
     }
     if (closed) return errorResponse(unavailable(), origin, true, 503);

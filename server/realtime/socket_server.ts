@@ -11,7 +11,8 @@ import { DEFAULT_RATE_LIMIT, type RateLimit } from "../http/rate_limit.ts";
 export interface RealtimeOptions {
   commands: SessionCommands;
   events: RoomEventSource;
-  isOriginAllowed(origin: string | null): boolean;
+  /** `self` is the origin the request was addressed to, which is always allowed. */
+  isOriginAllowed(origin: string | null, self: string): boolean;
   now?: () => number;
   /** Per-socket events, and per-address handshakes. Default 30 per 1000 ms. */
   rateLimit?: RateLimit;

@@ -1,0 +1,13 @@
+/** The engine with its browser wiring: XHR (upload progress), localStorage, Socket.IO. */
+import { LocalKeyValueStore, UploadEngine, xhrHttpStack } from "./engine/mod.ts";
+import { connectSocket } from "./socket.ts";
+import type { EngineConfig } from "./upload_controller.ts";
+
+export function createBrowserEngine(config: EngineConfig): UploadEngine {
+  return new UploadEngine({
+    ...config,
+    http: xhrHttpStack,
+    store: new LocalKeyValueStore(),
+    connectSocket,
+  });
+}

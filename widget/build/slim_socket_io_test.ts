@@ -1,0 +1,70 @@
+/**
+ * The slimmed socket.io-client (JSON parser, WebSocket only, URL-based parser) bundled as
+ * the widget bundles it, against the real server: connect, ack a command, refuse a token.
+ */
+import assert from "node:assert/strict";
+import { loadConfig } from "../../server/config.ts";
+import { startServer } from "../../server/main.ts";
+import { bundle } from "../build.ts";
+import type { RealtimeSocket } from "../engine/types.ts";
+import type { connectSocket as Connect } from "../socket.ts";
+
+async function bundledConnect(dir: string): Promise<typeof Connect> {
+  const { js } = await bundle(
+    new URL("../socket.ts", import.meta.url).pathname,
+    `${dir}/socket.js`,
+  );
+  await Deno.writeFile(`${dir}/socket.js`, js);
+  return (await import(`file://${dir}/socket.js`)).connectSocket;
+}
+
+function once(socket: RealtimeSocket, event: string): Promise<unknown[]> {
+  return new Promise((resolve) => socket.on(event, (...args) => resolve(args)));
+}
+
+Deno.test({
+  name: "slim socket.io - the bundled client connects, gets acks and hears refusals",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "slim-socket-" });
+    const server = await startServer(
+      loadConfig({ H5_DATA_DIR: dir, PORT: "0", HOST: "127.0.0.1" }),
+      { quiet: true },
+    );
+    const sockets: RealtimeSocket[] = [];
+    try {
+      const connectSocket = await bundledConnect(dir);
+      const created = await fetch(`${server.url}/api/sessions`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ category: "personal", clientType: "web" }),
+      });
+      const { sessionId, token } = await created.json();
+
+      const socket = connectSocket({ url: server.url, sessionId, token, clientType: "web" });
+      sockets.push(socket);
+      await once(socket, "connect");
+      assert.equal(socket.connected, true);
+      const ack = await new Promise<unknown>((resolve) =>
+        socket.emit("upload-progress", { sessionId, fileId: "none", requestUpdate: true }, resolve)
+      );
+      assert.equal((ack as { ok: boolean }).ok, true, JSON.stringify(ack));
+      assert.equal((ack as { data: { sessionId: string } }).data.sessionId, sessionId);
+
+      const refused = connectSocket({
+        url: server.url,
+        sessionId,
+        token: "forged",
+        clientType: "web",
+      });
+      sockets.push(refused);
+      const [error] = await once(refused, "connect_error");
+      assert.match(String((error as Error).message), /INSUFFICIENT_PERMISSIONS|token|permission/i);
+    } finally {
+      for (const socket of sockets) socket.disconnect();
+      await server.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

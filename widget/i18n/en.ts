@@ -1,0 +1,68 @@
+import type { Strings } from "./strings.ts";
+
+const files = (n: number) => (n === 1 ? "1 file" : `${n} files`);
+
+/** English. */
+export const en: Strings = {
+  locale: "en",
+  pick: (mobile) => (mobile ? "Tap to choose or take photos" : "Choose files"),
+  pickHint: (
+    mobile,
+  ) => (mobile ? "Photos and videos upload in the background" : "or drop or paste them here"),
+  limits: (maxFiles, maxSize) =>
+    [maxFiles !== null && `Up to ${files(maxFiles)}`, maxSize && `${maxSize} each`]
+      .filter(Boolean)
+      .join(", "),
+  fileList: "Files",
+  start: "Start upload",
+  pauseAll: "Pause all",
+  resumeAll: "Resume all",
+  cancelAll: "Cancel all",
+  actions: { pause: "Pause", resume: "Resume", cancel: "Cancel", retry: "Retry", remove: "Remove" },
+  fileAction: (verb, name) => `${verb} ${name}`,
+  status: {
+    queued: "Waiting",
+    uploading: "Uploading",
+    paused: "Paused",
+    retrying: "Retrying",
+    completed: "Uploaded",
+    failed: "Failed",
+    cancelled: "Cancelled",
+  },
+  retrying: (attempt, max) => `Retry ${attempt}/${max}`,
+  progressOf: (name) => `Upload progress of ${name}`,
+  totalProgress: "Total progress",
+  filesDone: (done, total) => `${done} of ${files(total)} uploaded`,
+  perSecond: (speed) => `${speed}/s`,
+  eta: (h, m, s) => (h ? `${h} h ${m} min` : m ? `${m} min ${s} s` : `${s} s`) + " left",
+  connection: {
+    idle: "",
+    connecting: "Connecting…",
+    connected: "Live",
+    reconnecting: "Reconnecting…",
+    polling: "Live updates off, checking every few seconds",
+  },
+  rejected: (reason, name, limit) =>
+    ({
+      type: `“${name}” is not an accepted file type${limit ? ` (${limit})` : ""}.`,
+      size: `“${name}” is larger than ${limit}.`,
+      count: `“${name}” was not added: at most ${limit} files.`,
+      empty: `“${name}” is empty.`,
+    })[reason],
+  errors: {
+    NETWORK_ERROR: "Network error",
+    FILE_TOO_LARGE: "The file is too large",
+    FILE_TYPE_NOT_ALLOWED: "This file type is not allowed",
+    TOO_MANY_FILES: "Too many files in this upload",
+    SESSION_TIMEOUT: "The upload session expired",
+    INSUFFICIENT_PERMISSIONS: "Not allowed: the upload link is invalid or expired",
+  },
+  added: (n) => `${files(n)} added`,
+  refused: (n) => `${files(n)} refused`,
+  progress: (p) => `Upload ${p}% complete`,
+  completed: (name) => `${name} uploaded`,
+  failed: (name, reason) => `${name} failed: ${reason}`,
+  paused: (name) => `${name} paused`,
+  allDone: (n) => `All done: ${files(n)} uploaded`,
+  required: "Please upload at least one file.",
+};

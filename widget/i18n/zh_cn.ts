@@ -1,0 +1,64 @@
+import type { Strings } from "./strings.ts";
+
+/** 简体中文. */
+export const zhCN: Strings = {
+  locale: "zh-CN",
+  pick: (mobile) => (mobile ? "点击选择或拍摄" : "选择文件"),
+  pickHint: (mobile) => (mobile ? "照片和视频会在后台上传" : "或拖放、粘贴到这里"),
+  limits: (maxFiles, maxSize) =>
+    [maxFiles !== null && `最多 ${maxFiles} 个文件`, maxSize && `每个不超过 ${maxSize}`]
+      .filter(Boolean)
+      .join("，"),
+  fileList: "文件列表",
+  start: "开始上传",
+  pauseAll: "全部暂停",
+  resumeAll: "全部继续",
+  cancelAll: "全部取消",
+  actions: { pause: "暂停", resume: "继续", cancel: "取消", retry: "重试", remove: "移除" },
+  fileAction: (verb, name) => `${verb} ${name}`,
+  status: {
+    queued: "等待中",
+    uploading: "上传中",
+    paused: "已暂停",
+    retrying: "重试中",
+    completed: "已上传",
+    failed: "失败",
+    cancelled: "已取消",
+  },
+  retrying: (attempt, max) => `重试 ${attempt}/${max}`,
+  progressOf: (name) => `${name} 的上传进度`,
+  totalProgress: "总进度",
+  filesDone: (done, total) => `已上传 ${done}/${total} 个文件`,
+  perSecond: (speed) => `${speed}/秒`,
+  eta: (h, m, s) => "剩余 " + (h ? `${h} 小时 ${m} 分` : m ? `${m} 分 ${s} 秒` : `${s} 秒`),
+  connection: {
+    idle: "",
+    connecting: "连接中…",
+    connected: "实时连接",
+    reconnecting: "正在重新连接…",
+    polling: "实时连接不可用，定时刷新中",
+  },
+  rejected: (reason, name, limit) =>
+    ({
+      type: `“${name}”的文件类型不支持${limit ? `（${limit}）` : ""}。`,
+      size: `“${name}”超过了 ${limit}。`,
+      count: `“${name}”未添加：最多 ${limit} 个文件。`,
+      empty: `“${name}”是空文件。`,
+    })[reason],
+  errors: {
+    NETWORK_ERROR: "网络错误",
+    FILE_TOO_LARGE: "文件太大",
+    FILE_TYPE_NOT_ALLOWED: "不支持此文件类型",
+    TOO_MANY_FILES: "本次上传的文件太多",
+    SESSION_TIMEOUT: "上传会话已过期",
+    INSUFFICIENT_PERMISSIONS: "无权上传：链接无效或已过期",
+  },
+  added: (n) => `已添加 ${n} 个文件`,
+  refused: (n) => `${n} 个文件未添加`,
+  progress: (p) => `已上传 ${p}%`,
+  completed: (name) => `${name} 上传完成`,
+  failed: (name, reason) => `${name} 上传失败：${reason}`,
+  paused: (name) => `${name} 已暂停`,
+  allDone: (n) => `全部完成：已上传 ${n} 个文件`,
+  required: "请至少上传一个文件。",
+};
