@@ -128,7 +128,8 @@ export function toSnapshot(e: Entry): FileSnapshot {
 export function totals(files: readonly FileSnapshot[]): EngineSnapshot["totals"] {
   let bytes = 0, done = 0, speed = 0, uploading = false;
   for (const f of files) {
-    if (f.status === "cancelled") continue;
+    // A refused file will never be stored: counting its sent bytes would read as done.
+    if (f.status === "cancelled" || (f.status === "failed" && !f.canRetry)) continue;
     bytes += f.size;
     done += f.status === "completed" ? f.size : Math.round(f.progress * f.size);
     speed += f.speed;
