@@ -181,7 +181,7 @@ export class UploadService implements SessionCommands {
       }
       const uploads = visibleFiles(await this.#store.listUploads(session.id));
       const ids = new Set([
-        ...uploads.filter((u) => u.status !== "cancelled").map((u) => u.id),
+        ...uploads.filter(countsTowardLimit).map((u) => u.id),
         ...session.announcedFileIds,
         ...command.fileIds,
       ]);
@@ -363,7 +363,7 @@ export class UploadService implements SessionCommands {
           record.filetype = checkDeclaredType(filename, declared, limits);
           const files = visibleFiles(await this.#store.listUploads(session.id));
           const ids = new Set([
-            ...files.filter((f) => f.status !== "cancelled").map((f) => f.id),
+            ...files.filter(countsTowardLimit).map((f) => f.id),
             ...session.announcedFileIds,
           ]);
           if (!ids.has(id) && ids.size >= limits.maxFiles) {
@@ -1154,6 +1154,11 @@ export class UploadService implements SessionCommands {
     });
     await this.#publishProgress(session.id, undefined);
   }
+}
+
+/** Cancelled and refused files free their place in the session's file limit. */
+function countsTowardLimit(upload: UploadRecord): boolean {
+  return upload.status !== "cancelled" && !isFinalFailure(upload);
 }
 
 function equalBytes(a: Uint8Array | undefined, b: Uint8Array): boolean {
