@@ -56,7 +56,7 @@ const UNFINISHED = new Set<FileSnapshot["status"]>(["queued", "uploading", "retr
  * @attr {string} lang - `zh-CN` or `en`. Default: the nearest `lang` of the page, then the browser's language.
  * @attr {string} session-id - A session created by the host page's backend (with `token`).
  * @attr {string} token - The bearer token of `session-id`.
- * @attr {string} chunk-size - Bytes per PATCH request: bytes or `8MB`. Default 8 MiB.
+ * @attr {string} chunk-size - Bytes per PATCH request: bytes or `8MB`. Default: one PATCH per file (set it behind a proxy that caps request bodies).
  * @attr {boolean} auto-start - Upload as soon as files are added (no start button).
  * @attr {string} name - Form field name: the form submits one entry per uploaded file id.
  * @attr {boolean} required - Form validation fails until at least one file is uploaded.

@@ -6,7 +6,7 @@
  * - The widget: our server in this process (API + widget routes serving the bundle just
  *   made and `bench/widget/page/index.html`), a fresh browser context per upload, the file
  *   picked with `setInputFiles` into `<h5-uploader auto-start>`; timed in the page from just
- *   before the pick to `h5-upload-complete`. Two chunk sizes: the default (8 MiB PATCHes)
+ *   before the pick to `h5-upload-complete`. Two chunk sizes: 8 MiB PATCHes
  *   and one PATCH for the whole file; the better is the widget's figure. The stored file's
  *   sha256 must equal the source's.
  * - The fetch: the bare server as a child process. Its page is served from the bare
@@ -30,7 +30,7 @@ const MiB = 2 ** 20;
 const HERE = new URL("./", import.meta.url);
 const BARE = new URL("../bare_server.ts", HERE).pathname;
 const PAGE_DIR = new URL("page/", HERE);
-/** The widget's default PATCH size (widget/engine/engine.ts). */
+/** A common explicit `chunk-size` (the widget's default is one PATCH per file). */
 export const DEFAULT_CHUNK = 8 * MiB;
 
 export interface BrowserOptions {
@@ -419,7 +419,7 @@ async function measure(options: BrowserOptions, scope: Scope): Promise<BrowserFi
 
   const variants: Variant[] = [
     {
-      label: "8 MiB PATCHes (default)",
+      label: "8 MiB PATCHes",
       chunkSize: DEFAULT_CHUNK,
       samples: [],
       best: 0,
@@ -428,7 +428,7 @@ async function measure(options: BrowserOptions, scope: Scope): Promise<BrowserFi
       retries: 0,
     },
     {
-      label: "one PATCH",
+      label: "one PATCH (default)",
       chunkSize: size,
       samples: [],
       best: 0,

@@ -397,7 +397,7 @@ export class UploadEngine {
       });
     }
     this.#progress(e, 0, e.offset);
-    const chunk = this.#o.chunkSize ?? 8 * 2 ** 20;
+    const chunk = this.#o.chunkSize ?? Infinity;
     let conflicts = 0;
     while (e.offset < e.size && !signal.aborted) {
       const start = e.offset;

@@ -133,7 +133,7 @@ export interface EngineOptions {
   /** Given by a host page whose backend created the session. */
   sessionId?: string;
   token?: string;
-  /** Bytes per PATCH; Infinity for one PATCH per file. Default 8 MiB. */
+  /** Bytes per PATCH. Default Infinity: one PATCH per file (the server commits durable offsets every 250 ms, so it still resumes). */
   chunkSize?: number;
   /** Automatic retries per file. Default 3. */
   maxRetries?: number;
