@@ -15,6 +15,8 @@ export interface Config {
   /** Server-side budget of automatic retries reported in `upload-failed`. */
   maxRetries: number;
   tokenTtlMs: number;
+  /** Socket.IO handshakes per client address, and events per socket, per second. */
+  socketRate: number;
 }
 
 const MEDIA_TYPES = ["image/*", "video/*"];
@@ -36,6 +38,8 @@ export const DEFAULTS = {
   H5_ALLOW_ANONYMOUS: "false",
   H5_MAX_RETRIES: "5",
   H5_TOKEN_TTL_MS: String(24 * 60 * 60 * 1000),
+  /** Socket.IO handshakes per client address, and events per socket, per second. */
+  H5_SOCKET_RATE: "30",
 } as const;
 
 export class ConfigError extends Error {
@@ -156,5 +160,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     allowAnonymous: parseBoolean("H5_ALLOW_ANONYMOUS", get("H5_ALLOW_ANONYMOUS")),
     maxRetries: parseInteger("H5_MAX_RETRIES", get("H5_MAX_RETRIES"), 0, 100),
     tokenTtlMs: parseInteger("H5_TOKEN_TTL_MS", get("H5_TOKEN_TTL_MS"), 60_000, 2 ** 40),
+    socketRate: parseInteger("H5_SOCKET_RATE", get("H5_SOCKET_RATE"), 1, 1_000_000),
   };
 }

@@ -57,6 +57,7 @@ export async function startServer(
     commands: service,
     events: bus,
     isOriginAllowed,
+    rateLimit: { events: config.socketRate, perMs: 1000 },
   });
   const appOptions: Parameters<typeof createApp>[0] = {
     service,

@@ -40,10 +40,14 @@ export class SqliteStore implements StateStore {
 
   constructor(path: string) {
     this.#db = new DatabaseSync(path);
-    // WAL keeps readers off the writer's back; synchronous=FULL fsyncs the WAL on every
-    // commit, so a committed offset survives a crash, not only a killed process.
+    // WAL keeps readers off the writer's back. synchronous=NORMAL: a commit is in the WAL
+    // (the OS has it) before the statement returns, so it survives `kill -9`; an OS crash may
+    // lose the last commits, which only moves an offset back over bytes already fdatasynced
+    // (the data is synced before its offset is committed), never ahead of them. FULL fsynced
+    // on every commit on the event loop: the realtime bench measured the main thread blocked
+    // in fsync 6-26 % of the time and progress p99 at 83-567 ms with 1,000 watchers.
     this.#db.exec("PRAGMA journal_mode=WAL");
-    this.#db.exec("PRAGMA synchronous=FULL");
+    this.#db.exec("PRAGMA synchronous=NORMAL");
     this.#db.exec(SCHEMA);
 
     const db = this.#db;

@@ -54,8 +54,9 @@ export interface UploadRecord {
 }
 
 /**
- * Session and upload state. Writes are durable when the promise settles (the SQLite store
- * commits synchronously), so a committed offset survives `kill -9`.
+ * Session and upload state. A write has survived `kill -9` once its promise settles (the
+ * SQLite store commits synchronously to its WAL). After an OS crash a store may come back
+ * with an older offset, never a newer one: bytes are synced before their offset is committed.
  */
 export interface StateStore {
   putSession(session: SessionRecord): Promise<void>;
