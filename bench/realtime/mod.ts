@@ -23,6 +23,7 @@
  */
 import { io, type Socket } from "socket.io-client";
 import type { BenchContext, BenchPart, BenchRow } from "../lib/part.ts";
+import { peakRssMiB, waitForListening } from "../lib/child.ts";
 
 const MAIN = new URL("../../server/main.ts", import.meta.url).pathname;
 const PEER_DIR = new URL("./peer/", import.meta.url).pathname;
@@ -97,7 +98,6 @@ async function spawnUntilListening(
   const stderrDone = child.stderr.pipeThrough(new TextDecoderStream()).pipeTo(
     new WritableStream({ write: (s) => void (stderr = (stderr + s).slice(-4000)) }),
   ).catch(() => {});
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   const stop = async () => {
     if (!exited) {
       try {
@@ -116,28 +116,13 @@ async function spawnUntilListening(
       }
     }
     await status.catch(() => {});
-    await reader.cancel().catch(() => {});
     await stderrDone;
   };
   try {
-    let seen = "";
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${name} did not listen within 30 s`)), 30_000);
+    const url = await waitForListening(child.stdout, name, {
+      timeoutMs: 30_000,
+      detail: () => `\n${stderr.trim()}`,
     });
-    try {
-      while (!/listening on (http:\/\/\S+)/.test(seen)) {
-        const { value, done } = await Promise.race([reader.read(), timeout]);
-        if (done) throw new Error(`${name} exited before listening: ${stderr.trim()}`);
-        seen += value;
-      }
-    } finally {
-      clearTimeout(timer);
-    }
-    void (async () => {
-      while (!(await reader.read().catch(() => ({ done: true }))).done) { /* drain */ }
-    })();
-    const url = /listening on (http:\/\/\S+)/.exec(seen)![1]!;
     return {
       url,
       pid: child.pid,
@@ -147,15 +132,6 @@ async function spawnUntilListening(
   } catch (error) {
     await stop();
     throw error;
-  }
-}
-
-function peakRssMiB(pid: number): number {
-  try {
-    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-    return Math.round(Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? NaN) / 1024);
-  } catch {
-    return NaN;
   }
 }
 

@@ -14,6 +14,7 @@
  */
 import { createHash } from "node:crypto";
 import type { BenchContext, BenchPart, BenchPartResult, BenchRow } from "../lib/part.ts";
+import { peakRssMiB, waitForListening } from "../lib/child.ts";
 
 const MiB = 2 ** 20;
 const GiB = 2 ** 30;
@@ -288,23 +289,7 @@ async function startStack(stack: Stack, dataDir: string, running: Set<Running>) 
   }).spawn();
   const server: Running = { child, url: `http://127.0.0.1:${port}`, stack };
   running.add(server);
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let seen = "";
-  const timeout = setTimeout(() => reader.cancel(), 60_000);
-  try {
-    while (!seen.includes("listening on")) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`${stack} server exited or hung before listening: ${seen}`);
-      seen += value;
-    }
-  } finally {
-    clearTimeout(timeout);
-  }
-  void (async () => {
-    try {
-      while (!(await reader.read()).done) { /* drain */ }
-    } catch { /* stopped */ }
-  })();
+  await waitForListening(child.stdout, `${stack} server`);
   return server;
 }
 
@@ -329,12 +314,6 @@ async function cpuSeconds(pid: number): Promise<{ user: number; system: number }
   // fields[0] is field 3 (state); utime and stime are fields 14 and 15.
   const tck = await clkTck();
   return { user: Number(fields[11]) / tck, system: Number(fields[12]) / tck };
-}
-
-async function peakRssMiB(pid: number): Promise<number> {
-  const status = await Deno.readTextFile(`/proc/${pid}/status`);
-  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? NaN);
-  return Math.round(kb / 1024);
 }
 
 /**
