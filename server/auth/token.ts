@@ -15,10 +15,21 @@ function toBase64Url(bytes: Uint8Array): string {
   return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
-function fromBase64Url(text: string): Uint8Array<ArrayBuffer> | null {
-  if (!/^[A-Za-z0-9_-]+$/.test(text)) return null;
-  const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
-  return Uint8Array.from(binary, (c) => c.charCodeAt(0));
+/** An HMAC-SHA256 tag is 32 bytes: 43 base64url characters without padding. */
+const MAC_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+
+/**
+ * The bytes of a token's MAC, or null. The exact length comes first: `atob` throws on a
+ * length of 4n+1 ("a.1.y" reached a 500), and no other length can be a valid tag anyway.
+ */
+function macBytes(text: string): Uint8Array<ArrayBuffer> | null {
+  if (!MAC_PATTERN.test(text)) return null;
+  try {
+    const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
+    return Uint8Array.from(binary, (c) => c.charCodeAt(0));
+  } catch {
+    return null;
+  }
 }
 
 export class TokenSigner {
@@ -48,7 +59,7 @@ export class TokenSigner {
     if (parts.length !== 3) return null;
     const [sessionId, expires, mac] = parts as [string, string, string];
     if (!/^\d{1,12}$/.test(expires)) return null;
-    const signature = fromBase64Url(mac);
+    const signature = macBytes(mac);
     if (!signature) return null;
     const ok = await crypto.subtle.verify(
       "HMAC",

@@ -24,6 +24,7 @@ import {
   SNIFF_BYTES,
   sniffType,
 } from "./file_types.ts";
+import { declaredMediaType } from "./media_type.ts";
 import type { Principal } from "./principal.ts";
 import {
   buildSnapshot,
@@ -303,7 +304,7 @@ export class UploadService implements SessionCommands {
   async createUpload(principal: Principal, input: CreateUploadInput): Promise<UploadRecord> {
     const meta = input.metadata;
     const filename = sanitizeFilename(meta.filename ?? meta.name ?? "");
-    const declared = meta.filetype ?? meta.type ?? "";
+    const declared = declaredMediaType(meta);
     const id = meta.fileId !== undefined ? this.#checkId(meta.fileId) : crypto.randomUUID();
     const now = this.#now();
     const record: UploadRecord = {

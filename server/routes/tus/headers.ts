@@ -93,7 +93,16 @@ export function parseConcat(header: string | undefined):
   if (value.startsWith("final;")) {
     const parts = value.slice(6).trim().split(/\s+/).filter(Boolean).map((url) => {
       const path = url.replace(/^https?:\/\/[^/]+/i, "");
-      return decodeURIComponent(path.split("/").filter(Boolean).pop() ?? "");
+      const segment = path.split("/").filter(Boolean).pop() ?? "";
+      try {
+        return decodeURIComponent(segment);
+      } catch {
+        // decodeURIComponent throws URIError on a broken escape such as %E0%A4%A.
+        throw new AppError(
+          "INVALID_REQUEST",
+          `Upload-Concat names "${segment.slice(0, 60)}", which is not a valid URL`,
+        );
+      }
     });
     if (parts.length === 0) {
       throw new AppError("INVALID_REQUEST", "Upload-Concat final lists no uploads");
