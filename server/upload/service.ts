@@ -305,7 +305,10 @@ export class UploadService implements SessionCommands {
     const meta = input.metadata;
     const filename = sanitizeFilename(meta.filename ?? meta.name ?? "");
     const declared = declaredMediaType(meta);
-    const id = meta.fileId !== undefined ? this.#checkId(meta.fileId) : crypto.randomUUID();
+    // Anonymous uploads share one identity, so the id is their only capability: never the
+    // client's choice (a chosen id can be guessed, and its upload terminated by anyone).
+    const chosen = principal.kind === "session" ? meta.fileId : undefined;
+    const id = chosen !== undefined ? this.#checkId(chosen) : crypto.randomUUID();
     const now = this.#now();
     const record: UploadRecord = {
       id,
