@@ -17,6 +17,8 @@ export interface Config {
   tokenTtlMs: number;
   /** Socket.IO handshakes per client address, and events per socket, per second. */
   socketRate: number;
+  /** How long a request waits for an upload (or session) another request holds: then 423. */
+  lockTimeoutMs: number;
 }
 
 const MEDIA_TYPES = ["image/*", "video/*"];
@@ -40,6 +42,8 @@ export const DEFAULTS = {
   H5_TOKEN_TTL_MS: String(24 * 60 * 60 * 1000),
   /** Socket.IO handshakes per client address, and events per socket, per second. */
   H5_SOCKET_RATE: "30",
+  /** Wait for an upload another request holds, then 423 UPLOAD_LOCKED with Retry-After. */
+  H5_LOCK_TIMEOUT_MS: "10000",
 } as const;
 
 export class ConfigError extends Error {
@@ -161,5 +165,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     maxRetries: parseInteger("H5_MAX_RETRIES", get("H5_MAX_RETRIES"), 0, 100),
     tokenTtlMs: parseInteger("H5_TOKEN_TTL_MS", get("H5_TOKEN_TTL_MS"), 60_000, 2 ** 40),
     socketRate: parseInteger("H5_SOCKET_RATE", get("H5_SOCKET_RATE"), 1, 1_000_000),
+    lockTimeoutMs: parseInteger("H5_LOCK_TIMEOUT_MS", get("H5_LOCK_TIMEOUT_MS"), 10, 600_000),
   };
 }

@@ -12,6 +12,8 @@ import type { RoomEvent } from "../../protocol/events.ts";
 export interface Harness {
   app: ReturnType<typeof createApp>;
   service: UploadService;
+  /** The service's locker: a test may hold an upload's lock (`upload:<id>`) itself. */
+  locker: MemoryLocker;
   events: RoomEvent[];
   root: string;
   config: Config;
@@ -27,10 +29,11 @@ export async function harness(env: Record<string, string> = {}): Promise<Harness
   const events: RoomEvent[] = [];
   bus.subscribe((e) => events.push(e));
   const storage = new LocalDiskStorage(`${root}/uploads`);
+  const locker = new MemoryLocker();
   const service = new UploadService({
     store: new MemoryStore(),
     storage,
-    locker: new MemoryLocker(),
+    locker,
     bus,
     tokens: new TokenSigner("test-secret-0123456789", () => clock.now),
     config,
@@ -44,6 +47,7 @@ export async function harness(env: Record<string, string> = {}): Promise<Harness
   return {
     app,
     service,
+    locker,
     events,
     root,
     config,

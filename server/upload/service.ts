@@ -12,6 +12,7 @@ import { type ErrorCode, RETRYABLE } from "../../protocol/errors.ts";
 import type { TokenSigner } from "../auth/token.ts";
 import type { Config } from "../config.ts";
 import { AppError } from "../errors.ts";
+import { acquireOrLocked } from "../lock/acquire.ts";
 import type { Locker } from "../lock/locker.ts";
 import type { SessionRecord, StateStore, UploadRecord } from "../state/store.ts";
 import { isValidUploadId, type UploadStorage } from "../storage/storage.ts";
@@ -38,7 +39,13 @@ import { checkDeclaredType, checkSize } from "./upload_rules.ts";
 
 export type ServiceConfig = Pick<
   Config,
-  "categories" | "maxFileSize" | "sessionTimeoutMs" | "allowAnonymous" | "maxRetries" | "tokenTtlMs"
+  | "categories"
+  | "maxFileSize"
+  | "sessionTimeoutMs"
+  | "allowAnonymous"
+  | "maxRetries"
+  | "tokenTtlMs"
+  | "lockTimeoutMs"
 >;
 
 export interface ServiceDeps {
@@ -755,8 +762,8 @@ export class UploadService implements SessionCommands {
   }
 
   async #lock(id: string) {
-    return await this.#locker.acquire(`upload:${id}`, {
-      timeoutMs: 10_000,
+    return await acquireOrLocked(this.#locker, `upload:${id}`, `Upload "${id}"`, {
+      timeoutMs: this.#config.lockTimeoutMs,
       onReleaseRequest: () => this.#active.get(id)?.abort("superseded" satisfies StopReason),
     });
   }
@@ -768,7 +775,9 @@ export class UploadService implements SessionCommands {
       session: SessionRecord,
     ) => Promise<SessionRecord | null | void> | SessionRecord | null | void,
   ): Promise<SessionRecord> {
-    const lock = await this.#locker.acquire(`session:${id}`, { timeoutMs: 10_000 });
+    const lock = await acquireOrLocked(this.#locker, `session:${id}`, `Session "${id}"`, {
+      timeoutMs: this.#config.lockTimeoutMs,
+    });
     try {
       const session = await this.#session(id);
       const next = await update(session);
