@@ -100,6 +100,8 @@ export function widgetRoutes(options: WidgetRouteOptions): (app: Hono) => void {
   const widgetFile = (name: string) => async (c: Context) => {
     const file = await read(`${dist}/${name}`);
     if (!file) {
+      // A 5xx is our own fault (a deployment without the build): logged like every other.
+      console.error(`Request failed: ${c.req.method} ${c.req.path}: ${dist}/${name} is missing`);
       return c.json(
         { error: { code: "INTERNAL_ERROR", message: "widget not built: run deno task build" } },
         503,

@@ -110,16 +110,25 @@ Deno.test("widget route - HEAD has the headers and no body", async () => {
   assert.equal(await res.text(), "");
 });
 
-Deno.test("widget route - not built: 503 INTERNAL_ERROR telling how to build", async () => {
+Deno.test("widget route - not built: 503 INTERNAL_ERROR telling how to build, logged", async () => {
   await using f = await fixture({ "demo/index.html": "<!doctype html>" });
-  for (const path of ["/h5-uploader.js", "/h5-uploader.js.map", "/h5-uploader.d.ts"]) {
-    const res = await f.app.request(path);
-    assert.equal(res.status, 503);
-    assert.equal(res.headers.get("Cache-Control"), "no-store");
-    assert.deepEqual(await res.json(), {
-      error: { code: "INTERNAL_ERROR", message: "widget not built: run deno task build" },
-    });
+  const logged: unknown[][] = [];
+  const original = console.error;
+  console.error = (...args: unknown[]) => logged.push(args);
+  try {
+    for (const path of ["/h5-uploader.js", "/h5-uploader.js.map", "/h5-uploader.d.ts"]) {
+      const res = await f.app.request(path);
+      assert.equal(res.status, 503);
+      assert.equal(res.headers.get("Cache-Control"), "no-store");
+      assert.deepEqual(await res.json(), {
+        error: { code: "INTERNAL_ERROR", message: "widget not built: run deno task build" },
+      });
+    }
+  } finally {
+    console.error = original;
   }
+  // A 5xx is our own fault: every one is logged.
+  assert.equal(logged.length, 3);
 });
 
 Deno.test("widget route - / is the demo page, /demo/* its assets", async () => {
