@@ -625,3 +625,32 @@ Deno.test("malformed input: a 500 is always logged (STORAGE_ERROR when the part 
     assert.match(ctx.log.calls[0]!, /PATCH/);
     ctx.log.clear();
   }));
+
+Deno.test("malformed input: a filename cut inside an emoji at 255 units still downloads", () =>
+  scoped(async (scope) => {
+    const ctx = await setup(scope);
+    const { server, session } = ctx;
+    // sanitizeFilename keeps 255 UTF-16 units: the cut falls between the emoji's two halves.
+    const filename = `${"a".repeat(254)}😀.jpg`;
+    const res = await fetch(server.tusEndpoint, {
+      method: "POST",
+      headers: {
+        ...TUS,
+        ...bearer(session.token),
+        "Upload-Length": "100",
+        "Content-Type": OCTET,
+        "Upload-Metadata": metadata({ filename, filetype: "image/jpeg" }),
+      },
+      body: fileBytes(100),
+    });
+    await res.body?.cancel();
+    assert.equal(res.status, 201);
+    const download = await fetch(res.headers.get("Location")!, { headers: bearer(session.token) });
+    assert.equal(download.status, 200, "no URIError from encodeURIComponent");
+    assert.match(
+      download.headers.get("Content-Disposition") ?? "",
+      /filename\*=UTF-8''a{254}%EF%BF%BD$/,
+    );
+    await download.body?.cancel();
+    ctx.log.assertNone("the download");
+  }));
