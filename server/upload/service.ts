@@ -25,15 +25,10 @@ import {
   sniffType,
 } from "./file_types.ts";
 import type { Principal } from "./principal.ts";
-import {
-  buildSnapshot,
-  buildSummary,
-  isFinalFailure,
-  isTerminal,
-  visibleFiles,
-} from "./snapshot.ts";
+import { buildSnapshot, isFinalFailure, isTerminal, visibleFiles } from "./snapshot.ts";
 import { SpeedMeter } from "./speed.ts";
 import { checkDeclaredType, checkSize } from "./upload_rules.ts";
+import { sessionEndEvent } from "./session_end.ts";
 
 export type ServiceConfig = Pick<
   Config,
@@ -1104,18 +1099,7 @@ export class UploadService implements SessionCommands {
     });
     if (!completed) return;
     const session: SessionRecord = completed;
-    const now = session.endedAt ?? this.#now();
-    this.#bus.publish({
-      name: "session-completed",
-      payload: {
-        sessionId,
-        summary: buildSummary(uploads, session, now),
-        endTime: new Date(now).toISOString(),
-        uploadPaths: visibleFiles(uploads).filter((u) => u.storageKey).map((u) =>
-          u.storageKey as string
-        ),
-      },
-    });
+    this.#bus.publish(sessionEndEvent(uploads, session, session.endedAt ?? this.#now()));
     await this.#publishProgress(sessionId, undefined);
   }
 
