@@ -17,13 +17,8 @@ import type { SessionRecord, StateStore, UploadRecord } from "../state/store.ts"
 import { isValidUploadId, type UploadStorage } from "../storage/storage.ts";
 import type { SessionCommands } from "./commands.ts";
 import type { EventBus } from "./event_bus.ts";
-import {
-  contentAllowed,
-  extensionFor,
-  sanitizeFilename,
-  SNIFF_BYTES,
-  sniffType,
-} from "./file_types.ts";
+import { checkContent, SNIFF_BYTES } from "./content_check.ts";
+import { extensionFor, sanitizeFilename } from "./file_types.ts";
 import type { Principal } from "./principal.ts";
 import { buildSnapshot, isFinalFailure, isTerminal, visibleFiles } from "./snapshot.ts";
 import { SpeedMeter } from "./speed.ts";
@@ -831,18 +826,17 @@ export class UploadService implements SessionCommands {
   async #typeOk(upload: UploadRecord): Promise<boolean> {
     if (upload.typeChecked || !upload.category) return true;
     const head = await this.#storage.readHead(upload.id, SNIFF_BYTES);
-    const ok = contentAllowed(head, this.#config.categories[upload.category].allowedTypes);
-    if (ok) {
-      const sniffed = sniffType(head);
-      const filetype = sniffed ?? upload.filetype;
+    const allowed = this.#config.categories[upload.category].allowedTypes;
+    const found = await checkContent(head, upload.filetype, allowed);
+    if (found) {
       await this.#store.putUpload({
         ...upload,
         typeChecked: true,
-        filetype,
-        ext: extensionFor(filetype),
+        filetype: found.type,
+        ext: found.ext,
       });
     }
-    return ok;
+    return found !== null;
   }
 
   async #rejectContent(upload: UploadRecord): Promise<never> {
@@ -943,7 +937,11 @@ export class UploadService implements SessionCommands {
     const started = { ...record, startedAt: now, typeChecked: true };
     if (
       record.category &&
-      !contentAllowed(new Uint8Array(), this.#config.categories[record.category].allowedTypes)
+      !(await checkContent(
+        new Uint8Array(),
+        record.filetype,
+        this.#config.categories[record.category].allowedTypes,
+      ))
     ) {
       return await this.#rejectContent(started);
     }
