@@ -53,9 +53,13 @@ const HEADS = {
 };
 
 const ENV = {
-  H5_PERSONAL_ALLOWED_TYPES: `application/zip,${DOCX},audio/mpeg,video/mp4,text/plain,text/csv`,
+  H5_PERSONAL_ALLOWED_TYPES:
+    `application/zip,${DOCX},audio/mpeg,video/mp4,text/plain,text/csv,image/svg+xml`,
   H5_SCENIC_ALLOWED_TYPES: "image/*",
 };
+
+const SVG = enc.encode('<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>');
+const XML_SVG = concat(enc.encode('<?xml version="1.0"?>\n'), SVG);
 
 interface Sent {
   status: number;
@@ -118,6 +122,9 @@ Deno.test("content types: plain text and CSV pass on their declared type and ext
         ["people.csv", "text/csv", csv, ".csv"],
         // A generic declared type: the extension names it.
         ["people.csv", "application/octet-stream", csv, ".csv"],
+        // Named exactly by the category: an SVG is text with or without an XML prolog.
+        ["logo.svg", "image/svg+xml", SVG, ".svg"],
+        ["logo.svg", "image/svg+xml", XML_SVG, ".svg"],
       ] as const
     ) {
       const sent = await send(server, { filename, filetype, bytes: bytes.slice() });
@@ -141,6 +148,9 @@ Deno.test("content types: a disguised executable is refused with 415 FILE_TYPE_N
         head: enc.encode("just text"),
         category: "personal",
       },
+      // image/* stands for images with a signature: an SVG (script inside) must be named.
+      { filename: "logo.svg", filetype: "image/svg+xml", head: SVG, category: "scenic" },
+      { filename: "logo.svg", filetype: "image/svg+xml", head: XML_SVG, category: "scenic" },
     ] as const;
     for (const c of cases) {
       for (const size of [c.head.length, 9000]) {

@@ -71,20 +71,22 @@ export async function checkContent(
   patterns: readonly string[],
 ): Promise<CheckedType | null> {
   const declared = canonicalType(declaredType);
+  const asDeclared = { type: declared, ext: extensionFor(declared) };
   const found = head.length ? await fileTypeFromBuffer(head) : undefined;
   if (found) {
     // What the bytes are decides (a JPEG named .png is stored as .jpg).
     const type = canonicalType(found.mime);
     if (typeMatches(type, patterns)) return { type, ext: extensionFor(type) || `.${found.ext}` };
-    if (ofContainer(type, declared) && typeMatches(declared, patterns)) {
-      return { type: declared, ext: extensionFor(declared) };
-    }
-    return null;
+    if (!ofContainer(type, declared)) return null;
+    // An SVG with an XML prolog is still text: image/* does not admit it either.
+    const allowed = textual(declared)
+      ? admitsUnsigned(declared, patterns)
+      : typeMatches(declared, patterns);
+    return allowed ? asDeclared : null;
   }
   // No signature. A format the detector knows must show its own (a "JPEG" of text is not one),
   // and so must media; text, CSV, JSON, SVG ... rest on the declared type and extension.
   const known = supportedMimeTypes.has(declared as never) || MEDIA.test(declared);
   if (known && !textual(declared)) return null;
-  if (!admitsUnsigned(declared, patterns)) return null;
-  return { type: declared, ext: extensionFor(declared) };
+  return admitsUnsigned(declared, patterns) ? asDeclared : null;
 }
