@@ -16,8 +16,18 @@ export type OverallStatus =
   | "paused"
   | "completed"
   | "failed"
-  // Addition: a session cancelled as a whole (DELETE /api/sessions/:id or upload-cancel).
+  // Addition: a session cancelled as a whole, or whose every file was cancelled.
   | "cancelled";
+
+/**
+ * How a session whose files are all settled ended, for the server's snapshot and the widget
+ * alike. Spec (服务器端实现): "completed" only when the files were uploaded ("所有文件上传完成"),
+ * otherwise "部分文件上传失败", so one failure makes it "failed". A cancelled file was withdrawn
+ * and is no longer expected; nothing left at all is the Addition "cancelled".
+ */
+export function endStatus(completed: number, failed: number): "completed" | "failed" | "cancelled" {
+  return failed > 0 ? "failed" : completed > 0 ? "completed" : "cancelled";
+}
 
 /** Spec: 'uploading' | 'completed' | 'failed' | 'cancelled'. Addition: 'pending', 'paused'. */
 export type FileStatus = "pending" | "uploading" | "paused" | "completed" | "failed" | "cancelled";
@@ -147,6 +157,8 @@ export interface SessionErrorEvent {
   action: SessionAction;
   affectedFiles: string[];
   timestamp: string;
+  /** Addition: set when the error ends the session (its files failed or were cancelled). */
+  summary?: SessionSummary;
 }
 
 export interface ConnectionStatusEvent {

@@ -105,7 +105,7 @@ export interface CategoryLimits {
 export interface Totals {
   readonly bytes: number;
   readonly done: number;
-  /** 0..1 over files not cancelled. */
+  /** 0..1: bytes stored over bytes of the files not cancelled (a refused file stores none). */
   readonly progress: number;
   readonly speed: number;
   readonly eta: number | null;
@@ -122,6 +122,12 @@ export interface UploaderState {
   readonly busy: boolean;
   /** Every file is completed or cancelled and at least one completed. */
   readonly complete: boolean;
+  /**
+   * How the files ended once none is queued, uploading, retrying or paused: `completed` (all
+   * uploaded, some perhaps cancelled), `failed` (one or more failed) or `cancelled` (all);
+   * the server's `overallStatus` rule. null while a file is unfinished.
+   */
+  readonly ended: "completed" | "failed" | "cancelled" | null;
 }
 
 /** A file refused before anything was sent. */

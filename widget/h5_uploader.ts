@@ -72,7 +72,7 @@ const UNFINISHED = new Set<FileSnapshot["status"]>(["queued", "uploading", "retr
  * @csspart dropzone - The drop zone, a `<label>` around the native file input.
  * @csspart messages - The list of refused files.
  * @csspart message - One refused file's message.
- * @csspart summary - Totals: files done, total progress, speed, time left, connection.
+ * @csspart summary - Totals: files done, total progress, speed, time left, connection (`data-status` once every file ended: completed, failed, cancelled).
  * @csspart connection - The connection indicator (`data-state`: connecting, connected, reconnecting, polling).
  * @csspart toolbar - The start / pause all / resume all / cancel all buttons.
  * @csspart button - Every button (toolbar and per file).
@@ -380,13 +380,23 @@ export class H5Uploader extends LitElement {
   }
 
   #summary(s: Strings): TemplateResult {
-    const { files, totals, connection } = this.#uploads.snapshot;
+    const { files, totals, connection, ended } = this.#uploads.snapshot;
     const counted = files.filter((f) => f.status !== "cancelled").length;
     const done = files.filter((f) => f.status === "completed").length;
+    const failed = files.filter((f) => f.status === "failed").length;
     const active = files.some((f) => ACTIVE.has(f.status));
-    return html`<div part="summary" class="summary">
+    // Ended failed or cancelled: say so, never only "n of m uploaded" under a full bar.
+    return html`<div part="summary" class="summary" data-status=${ended ?? nothing}>
       <div class="row">
-        <span class="grow">${s.filesDone(done, counted)} · ${percent(totals.progress)}%</span>
+        <span class="grow">${s.filesDone(done, counted)} · ${percent(totals.progress)}%${
+      ended === "failed"
+        ? html`
+          · <span class="error">${s.filesFailed(failed)}</span>
+        `
+        : ended === "cancelled"
+        ? ` · ${s.status.cancelled}`
+        : nothing
+    }</span>
         ${
       connection === "idle"
         ? nothing

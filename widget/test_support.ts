@@ -1,5 +1,6 @@
 /** Fakes for the widget's tests: an engine driven by hand and a controller host. */
 import type { ReactiveController } from "lit";
+import { endStatus } from "../protocol/events.ts";
 import type { EngineEvents, EngineSnapshot, FileLike, FileSnapshot } from "./engine/types.ts";
 import {
   type AddResult,
@@ -30,6 +31,10 @@ export function file(id: string, patch: Partial<FileSnapshot> = {}): FileSnapsho
   };
 }
 
+const SETTLED = new Set<FileSnapshot["status"]>(["completed", "failed", "cancelled"]);
+const count = (files: FileSnapshot[], status: FileSnapshot["status"]) =>
+  files.filter((f) => f.status === status).length;
+
 /** A consistent snapshot of `files` (totals, busy, complete as the engine computes them). */
 export function snapshot(
   files: FileSnapshot[],
@@ -45,6 +50,9 @@ export function snapshot(
     busy: files.some((f) => f.status === "uploading" || f.status === "retrying"),
     complete: files.some((f) => f.status === "completed") &&
       files.every((f) => f.status === "completed" || f.status === "cancelled"),
+    ended: files.length && files.every((f) => SETTLED.has(f.status))
+      ? endStatus(count(files, "completed"), count(files, "failed"))
+      : null,
     ...patch,
   };
 }

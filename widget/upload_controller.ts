@@ -65,6 +65,7 @@ export const EMPTY_SNAPSHOT: EngineSnapshot = Object.freeze({
   totals: { bytes: 0, done: 0, progress: 0, speed: 0, eta: null },
   busy: false,
   complete: false,
+  ended: null,
 });
 
 interface Thumbnail {

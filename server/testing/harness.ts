@@ -73,19 +73,12 @@ export const JPEG_HEAD = new Uint8Array([
   0,
   1,
 ]);
+/** Signature and a 1x1 IHDR chunk: file-type names a PNG only after its IHDR. */
 export const PNG_HEAD = new Uint8Array([
-  0x89,
-  0x50,
-  0x4e,
-  0x47,
-  0x0d,
-  0x0a,
-  0x1a,
-  0x0a,
-  0,
-  0,
-  0,
-  0x0d,
+  ...[0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a],
+  ...[0, 0, 0, 0x0d, 0x49, 0x48, 0x44, 0x52],
+  ...[0, 0, 0, 1, 0, 0, 0, 1, 8, 2, 0, 0, 0],
+  ...[0x90, 0x77, 0x53, 0xde],
 ]);
 
 /** `size` bytes starting with `head`, the rest pseudo-random. */

@@ -1,9 +1,9 @@
 /**
- * File type rules: allowed-type patterns, extensions, and magic numbers. The declared type
- * and the extension are checked at creation; the first bytes are sniffed once stored.
+ * File type rules: allowed-type patterns, aliases and extensions. The declared type and the
+ * extension are checked at creation; the stored bytes are checked by content_check.ts.
  */
 
-/** MIME type -> canonical extension of the stored file. */
+/** MIME type -> canonical extension of the stored file (else the detector's, see content_check). */
 const EXTENSIONS: Record<string, string> = {
   "image/jpeg": ".jpg",
   "image/png": ".png",
@@ -12,40 +12,81 @@ const EXTENSIONS: Record<string, string> = {
   "image/heic": ".heic",
   "image/heif": ".heif",
   "image/avif": ".avif",
+  "image/svg+xml": ".svg",
   "video/mp4": ".mp4",
   "video/quicktime": ".mov",
   "video/webm": ".webm",
+  "audio/mpeg": ".mp3",
+  "audio/mp4": ".m4a",
+  "audio/wav": ".wav",
+  "audio/ogg": ".ogg",
+  "audio/flac": ".flac",
   "application/pdf": ".pdf",
+  "application/zip": ".zip",
+  "application/msword": ".doc",
+  "application/vnd.ms-excel": ".xls",
+  "application/vnd.ms-powerpoint": ".ppt",
+  "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
+  "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
+  "application/vnd.openxmlformats-officedocument.presentationml.presentation": ".pptx",
+  "application/vnd.oasis.opendocument.text": ".odt",
+  "application/epub+zip": ".epub",
+  "application/json": ".json",
+  "application/xml": ".xml",
+  "text/xml": ".xml",
+  "text/plain": ".txt",
+  "text/csv": ".csv",
+  "text/markdown": ".md",
 };
 
 /** Extension (lowercase, no dot) -> MIME type. */
 const BY_EXTENSION: Record<string, string> = {
-  jpg: "image/jpeg",
+  ...Object.fromEntries(Object.entries(EXTENSIONS).map(([type, ext]) => [ext.slice(1), type])),
   jpeg: "image/jpeg",
   jfif: "image/jpeg",
-  png: "image/png",
-  gif: "image/gif",
-  webp: "image/webp",
-  heic: "image/heic",
-  heif: "image/heif",
-  avif: "image/avif",
-  mp4: "video/mp4",
   m4v: "video/mp4",
-  mov: "video/quicktime",
   qt: "video/quicktime",
-  webm: "video/webm",
-  pdf: "application/pdf",
+  xml: "application/xml",
+  oga: "audio/ogg",
+  opus: "audio/ogg",
+  text: "text/plain",
+  markdown: "text/markdown",
 };
 
-/** Bytes needed to sniff every type below. */
-export const SNIFF_BYTES = 32;
+/**
+ * Other names of one type: what browsers declare (Windows says x-zip-compressed for .zip)
+ * and the names the detector (file-type) reports. Both sides of a match are canonicalised.
+ */
+const ALIASES: Record<string, string> = {
+  "application/x-zip-compressed": "application/zip",
+  "image/jpg": "image/jpeg",
+  "image/pjpeg": "image/jpeg",
+  "audio/mp3": "audio/mpeg",
+  "audio/x-wav": "audio/wav",
+  "audio/wave": "audio/wav",
+  "audio/vnd.wave": "audio/wav",
+  "audio/x-flac": "audio/flac",
+  "audio/x-m4a": "audio/mp4",
+  "audio/x-aiff": "audio/aiff",
+  "video/x-matroska": "video/matroska",
+  "video/x-msvideo": "video/vnd.avi",
+  "video/avi": "video/vnd.avi",
+  "text/comma-separated-values": "text/csv",
+};
+
+/** The canonical, lowercase name of a MIME type (parameters dropped). */
+export function canonicalType(type: string): string {
+  const t = type.split(";")[0]!.trim().toLowerCase();
+  return ALIASES[t] ?? t;
+}
 
 /** `pattern` is a MIME type or `type/*`. */
 export function typeMatches(type: string, patterns: readonly string[]): boolean {
-  const t = type.toLowerCase();
-  return patterns.some((p) =>
-    p === "*/*" || p === t || (p.endsWith("/*") && t.startsWith(p.slice(0, -1)))
-  );
+  const t = canonicalType(type);
+  return patterns.some((pattern) => {
+    const p = pattern.endsWith("/*") ? pattern : canonicalType(pattern);
+    return p === "*/*" || p === t || (p.endsWith("/*") && t.startsWith(p.slice(0, -1)));
+  });
 }
 
 export function typeFromExtension(filename: string): string | null {
@@ -55,54 +96,7 @@ export function typeFromExtension(filename: string): string | null {
 }
 
 export function extensionFor(type: string): string {
-  return EXTENSIONS[type.toLowerCase()] ?? "";
-}
-
-function ascii(bytes: Uint8Array, start: number, end: number): string {
-  return String.fromCharCode(...bytes.subarray(start, end));
-}
-
-const HEIF_BRANDS = new Set(["heic", "heix", "hevc", "hevx", "heim", "heis", "mif1", "msf1"]);
-const AVIF_BRANDS = new Set(["avif", "avis"]);
-const QUICKTIME_ATOMS = new Set(["moov", "mdat", "wide", "free", "skip", "pnot"]);
-
-/** The type the first bytes show, or null when unknown. */
-export function sniffType(head: Uint8Array): string | null {
-  const b = head;
-  if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return "image/jpeg";
-  if (b.length >= 8 && ascii(b, 0, 8) === "\x89PNG\r\n\x1a\n") return "image/png";
-  if (b.length >= 6 && (ascii(b, 0, 6) === "GIF87a" || ascii(b, 0, 6) === "GIF89a")) {
-    return "image/gif";
-  }
-  if (b.length >= 12 && ascii(b, 0, 4) === "RIFF" && ascii(b, 8, 12) === "WEBP") {
-    return "image/webp";
-  }
-  if (b.length >= 4 && b[0] === 0x1a && b[1] === 0x45 && b[2] === 0xdf && b[3] === 0xa3) {
-    return "video/webm";
-  }
-  if (b.length >= 5 && ascii(b, 0, 5) === "%PDF-") return "application/pdf";
-  if (b.length >= 12 && ascii(b, 4, 8) === "ftyp") {
-    const brand = ascii(b, 8, 12).toLowerCase();
-    if (HEIF_BRANDS.has(brand)) {
-      return brand.startsWith("mif") || brand.startsWith("msf") ? "image/heif" : "image/heic";
-    }
-    if (AVIF_BRANDS.has(brand)) return "image/avif";
-    if (brand === "qt  ") return "video/quicktime";
-    return "video/mp4";
-  }
-  if (b.length >= 8 && QUICKTIME_ATOMS.has(ascii(b, 4, 8))) return "video/quicktime";
-  return null;
-}
-
-/**
- * Whether stored bytes fit the category. The sniffed type decides (a JPEG named .png is
- * still a JPEG, stored as .jpg); unknown bytes pass only where any type is allowed.
- */
-export function contentAllowed(head: Uint8Array, patterns: readonly string[]): boolean {
-  const sniffed = sniffType(head);
-  return sniffed === null
-    ? typeMatches("application/octet-stream", patterns)
-    : typeMatches(sniffed, patterns);
+  return EXTENSIONS[canonicalType(type)] ?? "";
 }
 
 /** Display-safe filename: no path, no control characters, at most 255 characters. */

@@ -18,24 +18,14 @@ import type { SessionRecord, StateStore, UploadRecord } from "../state/store.ts"
 import { isValidUploadId, type UploadStorage } from "../storage/storage.ts";
 import type { SessionCommands } from "./commands.ts";
 import type { EventBus } from "./event_bus.ts";
-import {
-  contentAllowed,
-  extensionFor,
-  sanitizeFilename,
-  SNIFF_BYTES,
-  sniffType,
-} from "./file_types.ts";
+import { checkContent, SNIFF_BYTES } from "./content_check.ts";
+import { extensionFor, sanitizeFilename } from "./file_types.ts";
 import { declaredMediaType } from "./media_type.ts";
 import type { Principal } from "./principal.ts";
-import {
-  buildSnapshot,
-  buildSummary,
-  isFinalFailure,
-  isTerminal,
-  visibleFiles,
-} from "./snapshot.ts";
+import { buildSnapshot, isFinalFailure, isTerminal, visibleFiles } from "./snapshot.ts";
 import { SpeedMeter } from "./speed.ts";
 import { checkDeclaredType, checkSize } from "./upload_rules.ts";
+import { sessionEndEvent } from "./session_end.ts";
 
 export type ServiceConfig = Pick<
   Config,
@@ -849,18 +839,17 @@ export class UploadService implements SessionCommands {
   async #typeOk(upload: UploadRecord): Promise<boolean> {
     if (upload.typeChecked || !upload.category) return true;
     const head = await this.#storage.readHead(upload.id, SNIFF_BYTES);
-    const ok = contentAllowed(head, this.#config.categories[upload.category].allowedTypes);
-    if (ok) {
-      const sniffed = sniffType(head);
-      const filetype = sniffed ?? upload.filetype;
+    const allowed = this.#config.categories[upload.category].allowedTypes;
+    const found = await checkContent(head, upload.filetype, allowed);
+    if (found) {
       await this.#store.putUpload({
         ...upload,
         typeChecked: true,
-        filetype,
-        ext: extensionFor(filetype),
+        filetype: found.type,
+        ext: found.ext,
       });
     }
-    return ok;
+    return found !== null;
   }
 
   async #rejectContent(upload: UploadRecord): Promise<never> {
@@ -961,7 +950,11 @@ export class UploadService implements SessionCommands {
     const started = { ...record, startedAt: now, typeChecked: true };
     if (
       record.category &&
-      !contentAllowed(new Uint8Array(), this.#config.categories[record.category].allowedTypes)
+      !(await checkContent(
+        new Uint8Array(),
+        record.filetype,
+        this.#config.categories[record.category].allowedTypes,
+      ))
     ) {
       return await this.#rejectContent(started);
     }
@@ -1117,18 +1110,7 @@ export class UploadService implements SessionCommands {
     });
     if (!completed) return;
     const session: SessionRecord = completed;
-    const now = session.endedAt ?? this.#now();
-    this.#bus.publish({
-      name: "session-completed",
-      payload: {
-        sessionId,
-        summary: buildSummary(uploads, session, now),
-        endTime: new Date(now).toISOString(),
-        uploadPaths: visibleFiles(uploads).filter((u) => u.storageKey).map((u) =>
-          u.storageKey as string
-        ),
-      },
-    });
+    this.#bus.publish(sessionEndEvent(uploads, session, session.endedAt ?? this.#now()));
     await this.#publishProgress(sessionId, undefined);
   }
 

@@ -1,8 +1,9 @@
-import type {
-  FileProgress,
-  OverallStatus,
-  ProgressUpdateEvent,
-  SessionSummary,
+import {
+  endStatus,
+  type FileProgress,
+  type OverallStatus,
+  type ProgressUpdateEvent,
+  type SessionSummary,
 } from "../../protocol/events.ts";
 import type { SessionSnapshot } from "../../protocol/session.ts";
 import { RETRYABLE } from "../../protocol/errors.ts";
@@ -47,16 +48,15 @@ export function visibleFiles(uploads: UploadRecord[]): UploadRecord[] {
 function overallStatus(session: SessionRecord, files: UploadRecord[]): OverallStatus {
   if (session.status === "cancelled") return "cancelled";
   if (session.status === "expired") return "failed";
-  if (session.status === "completed") return "completed";
   if (files.some((f) => f.status === "uploading")) return "uploading";
   if (files.some((f) => f.status === "paused")) return "paused";
   if (files.some((f) => f.status === "failed")) return "failed";
-  if (
-    files.length > 0 && files.every((f) => f.status === "completed" || f.status === "cancelled")
-  ) {
-    return files.some((f) => f.status === "completed") ? "completed" : "cancelled";
-  }
-  return "pending";
+  // Derived from the files even once the record says "completed" (every file settled): a
+  // session whose files were all refused or cancelled did not complete (issue #7, item 15).
+  const ids = new Set(files.map((f) => f.id));
+  const waiting = session.announcedFileIds.some((id) => !ids.has(id));
+  if (files.length === 0 || waiting || !files.every(isTerminal)) return "pending";
+  return endStatus(files.filter((f) => f.status === "completed").length, 0);
 }
 
 const MESSAGES: Record<OverallStatus, string> = {
@@ -67,6 +67,25 @@ const MESSAGES: Record<OverallStatus, string> = {
   failed: "Some files failed",
   cancelled: "Upload cancelled",
 };
+
+/**
+ * Bytes stored for good over bytes expected. A cancelled file is no longer expected; a file
+ * refused for good is expected and has nothing stored, so a session with a refused file
+ * never reads 100 % (a retryable failure keeps its committed bytes: it resumes from them).
+ */
+export function trueProgress(files: UploadRecord[], status: OverallStatus): number {
+  let expected = 0;
+  let stored = 0;
+  for (const f of files) {
+    if (f.status === "cancelled") continue;
+    const size = f.size ?? (f.status === "completed" ? f.offset : null);
+    if (size === null) continue; // deferred length: no share of a total yet
+    expected += size;
+    if (!isFinalFailure(f)) stored += Math.min(f.offset, size);
+  }
+  if (expected === 0) return status === "completed" ? 100 : 0;
+  return percent(stored, expected);
+}
 
 export function buildSnapshot(
   session: SessionRecord,
@@ -79,17 +98,18 @@ export function buildSnapshot(
   },
 ): SessionSnapshot {
   const files = visibleFiles(uploads);
-  const counted = files.filter((f) => f.status !== "cancelled");
-  const total = counted.reduce((sum, f) => sum + (f.size ?? 0), 0);
-  const done = counted.reduce((sum, f) => sum + Math.min(f.offset, f.size ?? f.offset), 0);
   const status = overallStatus(session, files);
+  const failed = files.filter((f) => f.status === "failed").length;
   const progress: ProgressUpdateEvent = {
     sessionId: session.id,
     overallStatus: status,
-    totalProgress: status === "completed" ? 100 : percent(done, total || null),
+    totalProgress: trueProgress(files, status),
     completedFiles: files.filter((f) => f.status === "completed").length,
-    failedFiles: files.filter((f) => f.status === "failed").length,
-    message: options.message ?? MESSAGES[status],
+    failedFiles: failed,
+    message: options.message ??
+      (status === "failed" && failed === files.length && failed > 0
+        ? "Every file failed"
+        : MESSAGES[status]),
     timestamp: new Date(options.now).toISOString(),
   };
   const current = files.find((f) => f.id === options.current);

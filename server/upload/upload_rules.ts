@@ -1,6 +1,6 @@
 import type { CategoryLimits } from "../../protocol/session.ts";
 import { AppError } from "../errors.ts";
-import { typeFromExtension, typeMatches } from "./file_types.ts";
+import { canonicalType, typeFromExtension, typeMatches } from "./file_types.ts";
 
 const GENERIC_TYPES = new Set(["", "application/octet-stream", "binary/octet-stream"]);
 
@@ -14,7 +14,7 @@ export function checkDeclaredType(
   declared: string,
   limits: CategoryLimits,
 ): string {
-  const type = declared.trim().toLowerCase();
+  const type = canonicalType(declared);
   const fromExtension = typeFromExtension(filename);
   const allowed = limits.allowedTypes;
   if (!GENERIC_TYPES.has(type) && !typeMatches(type, allowed)) {

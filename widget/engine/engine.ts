@@ -2,7 +2,7 @@
  * The widget's DOM-free engine: a queue of files uploaded over tus with retries and resume,
  * kept in step with the session room (socket or polling), exposed as immutable snapshots.
  */
-import type { FileProgress, ProgressUpdateEvent } from "../../protocol/events.ts";
+import { endStatus, type FileProgress, type ProgressUpdateEvent } from "../../protocol/events.ts";
 import type { CategoryLimits } from "../../protocol/session.ts";
 import { check } from "./checks.ts";
 import { advance, createEntry, type Entry, toSnapshot, totals } from "./file_state.ts";
@@ -617,12 +617,17 @@ export class UploadEngine {
         return;
       case "upload-failed":
         return e && this.#remoteFailure(e, p.error, p.canRetry);
-      case "session-error":
+      case "session-error": {
+        let missed = false;
         for (const sid of p.affectedFiles) {
           const f = this.#bySid(sid);
-          if (f) this.#remoteFailure(f, p.error, false);
+          // A session that ends failed names its failed files: each said so already.
+          if (!f) missed = true;
+          else if (f.status !== "failed") this.#remoteFailure(f, p.error, false);
         }
+        if (missed) void this.#sync(); // another device's files, never heard of here
         return;
+      }
       case "session-completed":
         this.#serverDone = true;
         if (!this.snapshot.complete) void this.#sync(); // some completion was missed
@@ -715,6 +720,10 @@ export class UploadEngine {
 
   #build(): EngineSnapshot {
     const files = this.#all().map((e) => this.#fileSnap(e));
+    const count = (s: FileStatus) => files.filter((f) => f.status === s).length;
+    const end = files.length && files.every((f) => ended(f.status) || f.status === "failed")
+      ? endStatus(count("completed"), count("failed"))
+      : null;
     return {
       files,
       connection: this.#connection,
@@ -722,8 +731,8 @@ export class UploadEngine {
       limits: this.#limits,
       totals: totals(files),
       busy: files.some((f) => !f.remote && (f.status === "uploading" || f.status === "retrying")),
-      complete: files.length > 0 && files.every((f) => ended(f.status)) &&
-        files.some((f) => f.status === "completed"),
+      complete: end === "completed",
+      ended: end,
     };
   }
 

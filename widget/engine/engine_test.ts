@@ -564,3 +564,94 @@ Deno.test("engine - a throwing host listener is reported, not taken for an uploa
     globalThis.removeEventListener("error", onError);
   }
 });
+
+// ------------------------------------------------------------------ how a session ends (#7, 15)
+
+Deno.test("engine - a refused file ends the files failed: no success, totals below 100 %", async () => {
+  using t = setup({ parallel: 1 });
+  const { engine, server } = t;
+  const events = recordEvents(engine);
+  const [, bad] = engine.addFiles([jpeg(200, "a.jpg"), jpeg(200, "b.jpg")]).added;
+  server.intercept = (r) =>
+    r.method === "PATCH" && r.url.endsWith(bad!.id)
+      ? errorResponse(415, "FILE_TYPE_NOT_ALLOWED")
+      : undefined;
+  await engine.start();
+  const s = await waitFor(engine, (s) => s.ended !== null, "the files ended");
+  assert.deepEqual(s.files.map((f) => f.status), ["completed", "failed"]);
+  assert.equal(s.ended, "failed");
+  assert.equal(s.complete, false);
+  // Like the server's totalProgress: the refused file is expected and stores nothing.
+  assert.equal(s.totals.progress, 0.5);
+  assert.equal(events.filter((e) => e.name === "session-complete").length, 0);
+});
+
+Deno.test("engine - files all cancelled from the room end cancelled, not complete", async () => {
+  using t = setup({ parallel: 2 });
+  const { engine, server, socket } = t;
+  const events = recordEvents(engine);
+  const [a, b] = engine.addFiles([jpeg(300, "a.jpg"), jpeg(300, "b.jpg")]).added;
+  server.hold = true;
+  await engine.start();
+  await waitFor(engine, (s) => s.files.every((f) => f.uploadUrl), "both uploads created");
+  const sessionId = server.sessionId;
+  for (const f of [a!, b!]) {
+    socket.fire("upload-cancelled", { sessionId, fileId: f.id, reason: "", cancelledAt: "" });
+  }
+  socket.fire("upload-progress", { sessionId, overallStatus: "cancelled", totalProgress: 0 });
+  const s = engine.snapshot;
+  assert.equal(s.ended, "cancelled");
+  assert.equal(s.complete, false);
+  assert.equal(s.totals.progress, 0);
+  assert.equal(events.filter((e) => e.name === "session-complete").length, 0);
+  server.release();
+});
+
+Deno.test("engine - the session-error that ends a failed session names each failure once", async () => {
+  using t = setup();
+  const { engine, server, socket } = t;
+  const events = recordEvents(engine);
+  await engine.start();
+  const sessionId = server.sessionId;
+  socket.fire("upload-started", {
+    sessionId,
+    fileId: "phone-1",
+    fileName: "IMG_1.jpg",
+    fileSize: 500,
+    startTime: "",
+  });
+  socket.fire("upload-failed", {
+    sessionId,
+    fileId: "phone-1",
+    fileName: "IMG_1.jpg",
+    error: { code: "FILE_TOO_LARGE", message: "too large" },
+    failedAt: "",
+    canRetry: false,
+    retryCount: 0,
+    maxRetries: 3,
+  });
+  // "tablet-1" failed on a device this page never heard of: only the server knows it.
+  server.uploads.set("tablet-1", {
+    id: "tablet-1",
+    length: 100,
+    offset: 0,
+    metadata: { filename: "IMG_2.jpg" },
+    status: "failed",
+    path: null,
+  });
+  // The server's end: its summary, and the first failure's code for the session.
+  socket.fire("session-error", {
+    sessionId,
+    error: { code: "FILE_TYPE_NOT_ALLOWED", message: "2 of 2 files failed" },
+    action: "stop",
+    affectedFiles: ["phone-1", "tablet-1"],
+    timestamp: "",
+    summary: { totalFiles: 2, completedFiles: 0, failedFiles: 2, cancelledFiles: 0 },
+  });
+  assert.equal(first(engine.snapshot).error?.code, "FILE_TOO_LARGE", "its own error stays");
+  assert.equal(events.filter((e) => e.name === "upload-error").length, 1, "heard once");
+  const s = await waitFor(engine, (s) => s.files.length === 2, "the snapshot shows tablet-1");
+  assert.deepEqual(s.files.map((f) => f.status), ["failed", "failed"]);
+  assert.equal(s.ended, "failed");
+  assert.equal(events.filter((e) => e.name === "session-complete").length, 0);
+});

@@ -55,7 +55,7 @@ export interface FakeUpload {
   length: number;
   offset: number;
   metadata: Record<string, string>;
-  status: "uploading" | "paused" | "completed" | "cancelled";
+  status: "uploading" | "paused" | "completed" | "cancelled" | "failed";
   path: string | null;
 }
 

@@ -128,9 +128,11 @@ export function toSnapshot(e: Entry): FileSnapshot {
 export function totals(files: readonly FileSnapshot[]): EngineSnapshot["totals"] {
   let bytes = 0, done = 0, speed = 0, uploading = false;
   for (const f of files) {
-    // A refused file will never be stored: counting its sent bytes would read as done.
-    if (f.status === "cancelled" || (f.status === "failed" && !f.canRetry)) continue;
+    if (f.status === "cancelled") continue;
     bytes += f.size;
+    // A refused file is still expected and will never be stored: its sent bytes are not done,
+    // so a session with one never reads 100 % (the server's totalProgress agrees).
+    if (f.status === "failed" && !f.canRetry) continue;
     done += f.status === "completed" ? f.size : Math.round(f.progress * f.size);
     speed += f.speed;
     uploading ||= f.status === "uploading";

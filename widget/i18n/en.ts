@@ -33,6 +33,7 @@ export const en: Strings = {
   progressOf: (name) => `Upload progress of ${name}`,
   totalProgress: "Total progress",
   filesDone: (done, total) => `${done} of ${files(total)} uploaded`,
+  filesFailed: (n) => `${files(n)} failed`,
   perSecond: (speed) => `${speed}/s`,
   eta: (h, m, s) => (h ? `${h} h ${m} min` : m ? `${m} min ${s} s` : `${s} s`) + " left",
   connection: {

@@ -33,6 +33,8 @@ export interface Strings {
   readonly totalProgress: string;
   /** Totals line: completed files of all (cancelled ones left out). */
   filesDone(done: number, total: number): string;
+  /** Totals line once the files ended and some failed (the session did not complete). */
+  filesFailed(count: number): string;
   /** `speed` is already formatted ("1.2 MB"). */
   perSecond(speed: string): string;
   /** Time left; at most two units. */

@@ -29,6 +29,7 @@ export const zhCN: Strings = {
   progressOf: (name) => `${name} 的上传进度`,
   totalProgress: "总进度",
   filesDone: (done, total) => `已上传 ${done}/${total} 个文件`,
+  filesFailed: (n) => `${n} 个文件上传失败`,
   perSecond: (speed) => `${speed}/秒`,
   eta: (h, m, s) => "剩余 " + (h ? `${h} 小时 ${m} 分` : m ? `${m} 分 ${s} 秒` : `${s} 秒`),
   connection: {
