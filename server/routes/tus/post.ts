@@ -38,7 +38,11 @@ export async function postUpload(c: Context, deps: TusDeps): Promise<Response> {
   }
   const contentType = c.req.header("Content-Type");
   const contentLength = integerHeader("Content-Length", c.req.header("Content-Length"));
-  const hasBody = contentLength !== null ? contentLength > 0 : c.req.raw.body !== null;
+  // RFC 9112 §6.3: a request with neither Content-Length nor Transfer-Encoding has no body
+  // (curl and Hurl send an empty POST so); Deno hands such a request a non-null empty stream.
+  const hasBody = contentLength !== null
+    ? contentLength > 0
+    : c.req.header("Transfer-Encoding") !== undefined && c.req.raw.body !== null;
   if (hasBody && contentType?.split(";")[0]?.trim() !== OFFSET_CONTENT_TYPE) {
     throw new AppError("UNSUPPORTED_MEDIA_TYPE", `A creation body must be ${OFFSET_CONTENT_TYPE}`);
   }
