@@ -13,8 +13,10 @@ export async function patchBody(
   principal: Principal,
   id: string,
   offset: number,
+  given?: ReadableStream<Uint8Array> | null,
 ): Promise<UploadRecord> {
-  const body = c.req.raw.body ?? new ReadableStream<Uint8Array>({ start: (ctl) => ctl.close() });
+  const body = given ?? c.req.raw.body ??
+    new ReadableStream<Uint8Array>({ start: (ctl) => ctl.close() });
   return await deps.service.patch(principal, id, body, {
     offset,
     contentLength: integerHeader("Content-Length", c.req.header("Content-Length")),

@@ -4,6 +4,7 @@ import { AppError } from "../../errors.ts";
 import { httpDate, integerHeader, parseConcat, parseMetadata } from "./headers.ts";
 import { principalOf, type TusDeps, uploadUrl } from "./context.ts";
 import { patchBody } from "./patch.ts";
+import { presentBody } from "./body.ts";
 
 /** tus creation (+ creation-with-upload, creation-defer-length, concatenation). */
 export async function postUpload(c: Context, deps: TusDeps): Promise<Response> {
@@ -38,11 +39,9 @@ export async function postUpload(c: Context, deps: TusDeps): Promise<Response> {
   }
   const contentType = c.req.header("Content-Type");
   const contentLength = integerHeader("Content-Length", c.req.header("Content-Length"));
-  // RFC 9112 §6.3: a request with neither Content-Length nor Transfer-Encoding has no body
-  // (curl and Hurl send an empty POST so); Deno hands such a request a non-null empty stream.
-  const hasBody = contentLength !== null
-    ? contentLength > 0
-    : c.req.header("Transfer-Encoding") !== undefined && c.req.raw.body !== null;
+  // curl and Hurl send an empty creation POST with no Content-Length and no Content-Type.
+  const body = await presentBody(c.req.raw, contentLength);
+  const hasBody = body !== null;
   if (hasBody && contentType?.split(";")[0]?.trim() !== OFFSET_CONTENT_TYPE) {
     throw new AppError("UNSUPPORTED_MEDIA_TYPE", `A creation body must be ${OFFSET_CONTENT_TYPE}`);
   }
@@ -57,7 +56,7 @@ export async function postUpload(c: Context, deps: TusDeps): Promise<Response> {
   let record = upload;
   if (hasBody && concat.kind !== "final") {
     try {
-      record = await patchBody(c, deps, principal, upload.id, 0);
+      record = await patchBody(c, deps, principal, upload.id, 0, body);
     } catch (error) {
       // creation-with-upload: the upload exists even if its first bytes failed; the client resumes with HEAD.
       if (error instanceof AppError) {
