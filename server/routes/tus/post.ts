@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { OFFSET_CONTENT_TYPE } from "../../../protocol/tus.ts";
 import { AppError } from "../../errors.ts";
 import { httpDate, integerHeader, parseConcat, parseMetadata } from "./headers.ts";
+import { refuseChecksumTrailer } from "./trailer.ts";
 import { principalOf, type TusDeps, uploadUrl } from "./context.ts";
 import { patchBody } from "./patch.ts";
 import { presentBody } from "./body.ts";
@@ -10,6 +11,7 @@ import { presentBody } from "./body.ts";
 export async function postUpload(c: Context, deps: TusDeps): Promise<Response> {
   const principal = await principalOf(c, deps);
   const concat = parseConcat(c.req.header("Upload-Concat"));
+  refuseChecksumTrailer(c.req.header("Trailer"));
   const length = integerHeader("Upload-Length", c.req.header("Upload-Length"));
   const defer = c.req.header("Upload-Defer-Length");
   if (defer !== undefined && defer !== "1") {
