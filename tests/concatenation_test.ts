@@ -323,3 +323,24 @@ Deno.test("concatenation: open partials expire with their session, bytes and all
       assert.equal(res.status, 410, `HEAD ${url} after the session expired`);
     }
   }));
+
+Deno.test("concatenation-unfinished: terminating a part fails the final waiting on it, frees the rest", () =>
+  scoped(async (scope) => {
+    const server = await startTestServer({ scope });
+    const s = await createSession(server.url);
+    const a = await created("partial a", partial(server, s.token, 100));
+    const b = await created("partial b", partial(server, s.token, 100));
+    await upload(a, s.token, 0, fileBytes(100));
+    const waiting = await created("final", final(server, s.token, [a, b]));
+    const del = await fetch(b, { method: "DELETE", headers: { ...TUS, ...bearer(s.token) } });
+    await del.body?.cancel();
+    assert.equal(del.status, 204);
+    const files = (await getSnapshot(server.url, s)).files;
+    assert.deepEqual(files.map((f) => f.status), ["failed"], "the final is not left pending");
+    assert.equal(files[0]!.id, new URL(waiting).pathname.split("/").pop());
+    // Its other part is free again for a new final.
+    const c = await created("partial c", partial(server, s.token, 100));
+    await upload(c, s.token, 0, fileBytes(100).slice(0, 100));
+    const again = await created("a new final", final(server, s.token, [a, c]));
+    assert.equal((await head(again, s.token)).offset, 200);
+  }));

@@ -358,7 +358,11 @@ export class UploadService implements SessionCommands {
     if (record.sessionId && record.concat === "none") {
       await this.#publishProgress(record.sessionId, record.id);
     }
-    if (record.size === 0) return await this.#finishEmpty(record);
+    if (record.size === 0) {
+      // An empty part is complete at once; its content is checked as part of its final.
+      if (record.concat === "partial") return await this.#complete({ ...record, startedAt: now });
+      return await this.#finishEmpty(record);
+    }
     return record;
   }
 
@@ -372,7 +376,7 @@ export class UploadService implements SessionCommands {
     const declared = meta.filetype ?? meta.type ?? "";
     if (principal.kind === "anonymous") {
       checkSize(record.filename, record.size, this.#config.maxFileSize);
-      record.typeChecked = record.concat !== "final";
+      record.typeChecked = true;
       await this.#insert(record);
       return;
     }
@@ -1039,12 +1043,14 @@ export class UploadService implements SessionCommands {
       updatedAt: now,
     };
     await this.#store.putUpload(current);
+    // Every part is marked joined before any is removed: after a crash in between, either all
+    // are marked (the join is done) or every part's bytes are still there to join again.
     for (const part of parts) {
       if (part.consumedBy !== final.id) {
         await this.#store.putUpload({ ...part, consumedBy: final.id, updatedAt: now });
       }
-      await this.#storage.removePart(part.id);
     }
+    for (const part of parts) await this.#storage.removePart(part.id);
     if (current.sessionId) {
       this.#bus.publish({
         name: "upload-started",
