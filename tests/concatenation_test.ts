@@ -303,7 +303,7 @@ Deno.test("concatenation: partials count in the session's file and size limits; 
 
 Deno.test("concatenation: open partials expire with their session, bytes and all", () =>
   scoped(async (scope) => {
-    const server = await startTestServer({ scope, env: { H5_SESSION_TIMEOUT_MS: "1500" } });
+    const server = await startTestServer({ scope, env: { H5_SESSION_TIMEOUT_MS: "3000" } });
     const s = await createSession(server.url);
     const done = await created("finished partial", partial(server, s.token, 100));
     await upload(done, s.token, 0, fileBytes(100));
