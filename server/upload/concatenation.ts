@@ -1,14 +1,30 @@
+import type { ErrorCode } from "../../protocol/errors.ts";
 import { AppError } from "../errors.ts";
 import type { Locker } from "../lock/locker.ts";
 import type { StateStore, UploadRecord } from "../state/store.ts";
+import type { UploadStorage } from "../storage/storage.ts";
 import { isOpenPartial } from "./quota.ts";
 
 /** Parts one final may list; tus-js-client lists `parallelUploads` of them. */
 export const MAX_FINAL_PARTS = 256;
 
+/** What a join needs from the service that owns the uploads. */
+export interface JoinSteps {
+  now(): number;
+  maxSize(upload: UploadRecord): number;
+  /** Marks the upload failed (and tells its session). */
+  fail(upload: UploadRecord, code: ErrorCode, message: string): Promise<void>;
+  /** The joined file now has all its bytes (upload-started for watchers). */
+  started(upload: UploadRecord): void;
+  /** Content check and completion, as for any upload. */
+  finish(upload: UploadRecord): Promise<UploadRecord>;
+}
+
 export interface ConcatenationDeps {
   store: StateStore;
+  storage: UploadStorage;
   locker: Locker;
+  steps: JoinSteps;
 }
 
 /**
@@ -20,13 +36,17 @@ export interface ConcatenationDeps {
  */
 export class Concatenation {
   #store: StateStore;
+  #storage: UploadStorage;
   #locker: Locker;
+  #steps: JoinSteps;
   /** One join at a time per final (in-process, like MemoryLocker). */
   #chains = new Map<string, Promise<void>>();
 
   constructor(deps: ConcatenationDeps) {
     this.#store = deps.store;
+    this.#storage = deps.storage;
     this.#locker = deps.locker;
+    this.#steps = deps.steps;
   }
 
   /**
@@ -103,13 +123,10 @@ export class Concatenation {
   }
 
   /**
-   * Joins the final once every part is complete; `join` runs at most once at a time per final
-   * and sees the latest records. Returns the final as it is afterwards.
+   * Joins the final once every part is complete, at most once at a time per final, from the
+   * latest records. Returns the final as it is afterwards (null if it is gone).
    */
-  async joinWhenReady(
-    finalId: string,
-    join: (final: UploadRecord, parts: UploadRecord[]) => Promise<UploadRecord>,
-  ): Promise<UploadRecord | null> {
+  async joinWhenReady(finalId: string): Promise<UploadRecord | null> {
     let result: UploadRecord | null = null;
     const previous = this.#chains.get(finalId) ?? Promise.resolve();
     const run = previous.then(async () => {
@@ -120,7 +137,7 @@ export class Concatenation {
       }
       const parts = await Promise.all(final.parts.map((id) => this.#store.getUpload(id)));
       const ready = parts.every((p) => p !== null && p.status === "completed");
-      result = ready ? await join(final, parts as UploadRecord[]) : final;
+      result = ready ? await this.#join(final, parts as UploadRecord[]) : final;
     });
     const settled = run.catch(() => {});
     this.#chains.set(finalId, settled);
@@ -130,6 +147,67 @@ export class Concatenation {
       if (this.#chains.get(finalId) === settled) this.#chains.delete(finalId);
     }
     return result;
+  }
+
+  /** A part completed: joins every final that waited on it; their failures stay theirs. */
+  async partCompleted(part: UploadRecord): Promise<void> {
+    for (const final of await this.waitingAfterCompletion(part)) {
+      try {
+        await this.joinWhenReady(final.id);
+      } catch (error) {
+        if (!(error instanceof AppError)) console.error("Joining a final upload failed:", error);
+      }
+    }
+  }
+
+  /**
+   * Appends the parts into the final's part file, then has it checked and finished like any
+   * upload. A failure fails the final (it never stays pending) and so frees its parts.
+   */
+  async #join(final: UploadRecord, parts: UploadRecord[]): Promise<UploadRecord> {
+    const steps = this.#steps;
+    const now = steps.now();
+    const size = parts.reduce((sum, p) => sum + p.offset, 0);
+    if (size > steps.maxSize(final)) {
+      const message = `The parts of "${final.id}" add up to ${size} bytes, over the limit`;
+      await this.#storage.removePart(final.id);
+      await steps.fail({ ...final, size }, "FILE_TOO_LARGE", message);
+      throw new AppError("FILE_TOO_LARGE", message);
+    }
+    // After a crash the parts may already be joined (and removed); else start over.
+    if (!parts.every((p) => p.consumedBy === final.id)) {
+      try {
+        await this.#storage.truncate(final.id, 0);
+        await this.#storage.concat(final.id, parts.map((p) => p.id));
+      } catch (error) {
+        // Our own failure (a 500): always logged.
+        console.error(`Cannot join the parts of upload "${final.id}":`, error);
+        await this.#storage.truncate(final.id, 0).catch(() => {});
+        await steps.fail(final, "STORAGE_ERROR", `Cannot join the parts of "${final.id}"`);
+        throw new AppError("STORAGE_ERROR", `Cannot join the parts of "${final.id}"`, {
+          cause: error,
+        });
+      }
+    }
+    const joined: UploadRecord = {
+      ...final,
+      size,
+      offset: size,
+      startedAt: final.startedAt ?? now,
+      status: "uploading",
+      updatedAt: now,
+    };
+    await this.#store.putUpload(joined);
+    // Every part is marked joined before any is removed: after a crash in between, either all
+    // are marked (the join is done) or every part's bytes are still there to join again.
+    for (const part of parts) {
+      if (part.consumedBy !== final.id) {
+        await this.#store.putUpload({ ...part, consumedBy: final.id, updatedAt: now });
+      }
+    }
+    for (const part of parts) await this.#storage.removePart(part.id);
+    steps.started(joined);
+    return await steps.finish(joined);
   }
 
   /** The final's progress as tus HEAD reports it while parts are still uploading. */

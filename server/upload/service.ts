@@ -101,7 +101,18 @@ export class UploadService implements SessionCommands {
     this.#tokens = deps.tokens;
     this.#config = deps.config;
     this.#now = deps.now ?? Date.now;
-    this.#concat = new Concatenation({ store: deps.store, locker: deps.locker });
+    this.#concat = new Concatenation({
+      store: deps.store,
+      storage: deps.storage,
+      locker: deps.locker,
+      steps: {
+        now: () => this.#now(),
+        maxSize: (upload) => this.#maxSize(upload),
+        fail: (upload, code, message) => this.#fail(upload, code, message),
+        started: (upload) => this.#announceStarted(upload),
+        finish: (joined) => this.#finishJoined(joined),
+      },
+    });
   }
 
   // ---------------------------------------------------------------- sessions
@@ -348,11 +359,7 @@ export class UploadService implements SessionCommands {
           await this.#admit(principal, record, meta, new Set(record.parts));
         },
       );
-      const joined = await this.#concat.joinWhenReady(
-        record.id,
-        (final, parts) => this.#concatenate(final, parts),
-      );
-      return joined ?? record;
+      return (await this.#concat.joinWhenReady(record.id)) ?? record;
     }
     await this.#admit(principal, record, meta);
     if (record.sessionId && record.concat === "none") {
@@ -707,7 +714,7 @@ export class UploadService implements SessionCommands {
       }
     }
     for (const id of finals) {
-      await this.#concat.joinWhenReady(id, (f, ps) => this.#concatenate(f, ps)).catch((e) => {
+      await this.#concat.joinWhenReady(id).catch((e) => {
         if (!(e instanceof AppError)) console.error(`Cannot finish final upload "${id}":`, e);
       });
     }
@@ -960,7 +967,7 @@ export class UploadService implements SessionCommands {
         error: null,
       };
       await this.#store.putUpload(part);
-      await this.#joinWaitingFinals(part);
+      await this.#concat.partCompleted(part);
       return part;
     }
     const key = this.#storageKey(upload, now);
@@ -1007,77 +1014,24 @@ export class UploadService implements SessionCommands {
     return await this.#complete(started);
   }
 
-  /**
-   * Joins a final's completed parts into its part file, then checks and finishes it like any
-   * upload. A failure fails the final (it never stays pending) and frees its parts.
-   */
-  async #concatenate(final: UploadRecord, parts: UploadRecord[]): Promise<UploadRecord> {
-    const now = this.#now();
-    const size = parts.reduce((sum, p) => sum + p.offset, 0);
-    if (size > this.#maxSize(final)) {
-      const message = `The parts of "${final.id}" add up to ${size} bytes, over the limit`;
-      await this.#storage.removePart(final.id);
-      await this.#fail({ ...final, size }, "FILE_TOO_LARGE", message);
-      throw new AppError("FILE_TOO_LARGE", message);
-    }
-    // After a crash the parts may already be joined (and removed); else start over.
-    if (!parts.every((p) => p.consumedBy === final.id)) {
-      try {
-        await this.#storage.truncate(final.id, 0);
-        await this.#storage.concat(final.id, parts.map((p) => p.id));
-      } catch (error) {
-        console.error(`Cannot join the parts of upload "${final.id}":`, error);
-        await this.#storage.truncate(final.id, 0).catch(() => {});
-        await this.#fail(final, "STORAGE_ERROR", `Cannot join the parts of "${final.id}"`);
-        throw new AppError("STORAGE_ERROR", `Cannot join the parts of "${final.id}"`, {
-          cause: error,
-        });
-      }
-    }
-    let current: UploadRecord = {
-      ...final,
-      size,
-      offset: size,
-      startedAt: final.startedAt ?? now,
-      status: "uploading",
-      updatedAt: now,
-    };
-    await this.#store.putUpload(current);
-    // Every part is marked joined before any is removed: after a crash in between, either all
-    // are marked (the join is done) or every part's bytes are still there to join again.
-    for (const part of parts) {
-      if (part.consumedBy !== final.id) {
-        await this.#store.putUpload({ ...part, consumedBy: final.id, updatedAt: now });
-      }
-    }
-    for (const part of parts) await this.#storage.removePart(part.id);
-    if (current.sessionId) {
-      this.#bus.publish({
-        name: "upload-started",
-        payload: {
-          sessionId: current.sessionId,
-          fileId: current.id,
-          fileName: current.filename,
-          fileSize: size,
-          startTime: new Date(now).toISOString(),
-        },
-      });
-    }
-    if (!(await this.#typeOk(current))) return await this.#rejectContent(current);
-    current = (await this.#store.getUpload(current.id)) ?? current;
-    return await this.#complete(current);
+  /** A joined final's content check and completion, as for any upload. */
+  async #finishJoined(joined: UploadRecord): Promise<UploadRecord> {
+    if (!(await this.#typeOk(joined))) return await this.#rejectContent(joined);
+    return await this.#complete((await this.#store.getUpload(joined.id)) ?? joined);
   }
 
-  /** concatenation-unfinished: a part completed, so a final waiting on it may be joined now. */
-  async #joinWaitingFinals(part: UploadRecord): Promise<void> {
-    for (const final of await this.#concat.waitingAfterCompletion(part)) {
-      try {
-        await this.#concat.joinWhenReady(final.id, (f, ps) => this.#concatenate(f, ps));
-      } catch (error) {
-        // The part itself is fine: its PATCH succeeds; the final carries the failure.
-        if (!(error instanceof AppError)) console.error("Joining a final upload failed:", error);
-      }
-    }
+  #announceStarted(upload: UploadRecord): void {
+    if (!upload.sessionId) return;
+    this.#bus.publish({
+      name: "upload-started",
+      payload: {
+        sessionId: upload.sessionId,
+        fileId: upload.id,
+        fileName: upload.filename,
+        fileSize: upload.size ?? 0,
+        startTime: new Date(upload.startedAt ?? this.#now()).toISOString(),
+      },
+    });
   }
 
   async #recoverFinal(upload: UploadRecord): Promise<void> {
