@@ -19,6 +19,7 @@ import {
   TUS,
 } from "./support/http.ts";
 import { scoped } from "./support/scope.ts";
+import { connectWatcher } from "./support/socket.ts";
 import { startTestServer, type TestServer } from "./support/server.ts";
 
 interface Answer {
@@ -343,4 +344,41 @@ Deno.test("concatenation-unfinished: terminating a part fails the final waiting 
     await upload(c, s.token, 0, fileBytes(100).slice(0, 100));
     const again = await created("a new final", final(server, s.token, [a, c]));
     assert.equal((await head(again, s.token)).offset, 200);
+  }));
+
+Deno.test("concatenation: a session with partial uploads on their way is not completed before their final", () =>
+  scoped(async (scope) => {
+    const server = await startTestServer({ scope });
+    const s = await createSession(server.url);
+    const watcher = await connectWatcher(server.url, {
+      sessionId: s.sessionId,
+      token: s.token,
+      scope,
+    });
+    const part = await created("partial", partial(server, s.token, 100));
+    await upload(part, s.token, 0, fileBytes(100));
+    const plain = await fetch(server.tusEndpoint, {
+      method: "POST",
+      headers: {
+        ...TUS,
+        ...bearer(s.token),
+        "Upload-Length": "100",
+        "Upload-Metadata": metadata({ filename: "one.jpg", filetype: "image/jpeg" }),
+      },
+    });
+    await plain.body?.cancel();
+    await upload(plain.headers.get("Location")!, s.token, 0, fileBytes(100));
+    await created("final", final(server, s.token, [part]));
+    // Room events arrive in order: a premature session-completed would come before this one.
+    const done = await watcher.events.waitFor(
+      "session-completed",
+      (e) => e.summary.totalFiles === 2,
+    );
+    assert.equal(done.summary.completedFiles, 2);
+    const all = watcher.events.named("session-completed");
+    assert.equal(
+      all.length,
+      1,
+      `session-completed fired early: ${JSON.stringify(all[0]?.summary)}`,
+    );
   }));

@@ -1128,7 +1128,9 @@ export class UploadService implements SessionCommands {
       uploads = await this.#store.listUploads(sessionId);
       const files = visibleFiles(uploads);
       const ids = new Set(files.map((f) => f.id));
-      const waiting = session.announcedFileIds.some((id) => !ids.has(id));
+      // Open partial uploads are a file still on its way (tus-js-client parallelUploads).
+      const waiting = session.announcedFileIds.some((id) => !ids.has(id)) ||
+        uploads.some(isOpenPartial);
       if (files.length === 0 || waiting || !files.every(isTerminal)) return null;
       completed = { ...session, status: "completed", endedAt: this.#now() };
       return completed;
