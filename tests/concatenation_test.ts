@@ -79,7 +79,7 @@ async function created(what: string, pending: Promise<Answer>): Promise<string> 
   return res.location;
 }
 
-async function upload(location: string, token: string, offset: number, bytes: Uint8Array) {
+async function upload(location: string, token: string | null, offset: number, bytes: Uint8Array) {
   const res = await patch(location, token, offset, bytes.slice());
   assert.equal(res.status, 204, `PATCH ${location}: ${JSON.stringify(res.error)}`);
   return res;
@@ -381,4 +381,57 @@ Deno.test("concatenation: a session with partial uploads on their way is not com
       1,
       `session-completed fired early: ${JSON.stringify(all[0]?.summary)}`,
     );
+  }));
+
+Deno.test("concatenation: HEAD of a partial says so; a final naming an unknown part or carrying Upload-Length is refused", () =>
+  scoped(async (scope) => {
+    const server = await startTestServer({ scope, env: { H5_ALLOW_ANONYMOUS: "true" } });
+    // Anonymous, as the conformance suite runs (tus-js-client with no session).
+    const created = await fetch(server.tusEndpoint, {
+      method: "POST",
+      headers: { ...TUS, "Upload-Length": "6", "Upload-Concat": "partial" },
+    });
+    await created.body?.cancel();
+    assert.equal(created.status, 201);
+    const part = created.headers.get("Location")!;
+    const partHead = await head(part, null);
+    assert.equal(partHead.headers.get("Upload-Concat"), "partial");
+
+    const unknown = await answer(
+      await fetch(server.tusEndpoint, {
+        method: "POST",
+        headers: {
+          ...TUS,
+          "Upload-Concat": `final;${server.tusEndpoint}/non-existent-partial-12345`,
+        },
+      }),
+    );
+    assert.equal(unknown.status, 404);
+    assert.equal(unknown.error?.code, "FILE_NOT_FOUND");
+
+    const withLength = await answer(
+      await fetch(server.tusEndpoint, {
+        method: "POST",
+        headers: {
+          ...TUS,
+          "Upload-Length": "6",
+          "Upload-Concat": `final;${new URL(part).pathname}`,
+        },
+      }),
+    );
+    assert.equal(withLength.status, 400);
+    assert.equal(withLength.error?.code, "INVALID_REQUEST");
+
+    await upload(part, null, 0, new TextEncoder().encode("AAAAA\n"));
+    const joined = await answer(
+      await fetch(server.tusEndpoint, {
+        method: "POST",
+        headers: { ...TUS, "Upload-Concat": `final;${new URL(part).pathname}` },
+      }),
+    );
+    assert.equal(joined.status, 201);
+    const finalHead = await head(joined.location!, null);
+    assert.match(finalHead.headers.get("Upload-Concat")!, /^final;/);
+    assert.equal(finalHead.offset, 6);
+    assert.equal(finalHead.length, 6);
   }));
