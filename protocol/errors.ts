@@ -25,6 +25,10 @@ export const ERRORS = {
   TOO_MANY_FILES: { status: 409, message: "The session has reached its file limit" },
   CHECKSUM_MISMATCH: { status: 460, message: "The checksum does not match the body" },
   CHECKSUM_UNSUPPORTED: { status: 400, message: "Unsupported checksum algorithm" },
+  CONCAT_PART_INVALID: {
+    status: 400,
+    message: "A listed part is not a free partial upload of this session",
+  },
   OFFSET_MISMATCH: { status: 409, message: "Upload-Offset does not match the upload" },
   INVALID_REQUEST: { status: 400, message: "The request is malformed" },
   METHOD_NOT_ALLOWED: { status: 405, message: "This method is not allowed here" },

@@ -8,6 +8,7 @@ export const TUS_EXTENSIONS = [
   "expiration",
   "checksum",
   "concatenation",
+  "concatenation-unfinished",
 ] as const;
 export const TUS_CHECKSUM_ALGORITHMS = ["sha1", "sha256", "md5"] as const;
 export type ChecksumAlgorithm = (typeof TUS_CHECKSUM_ALGORITHMS)[number];

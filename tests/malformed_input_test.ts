@@ -63,7 +63,7 @@ function expectClientError(ctx: Ctx, what: string, answer: RawAnswer): ErrorCode
     `${what}: expected a 4xx, got ${answer.status} ${answer.body.slice(0, 200)}`,
   );
   ctx.log.assertNone(what);
-  const json = answer.headers["content-type"]?.startsWith("application/json");
+  const json = answer.headers.get("content-type")?.startsWith("application/json");
   if (!json || answer.body === "") return null;
   const code = JSON.parse(answer.body).error?.code;
   assert.ok(isErrorCode(code), `${what}: unknown code ${code}`);

@@ -40,6 +40,8 @@ export interface UploadRecord {
   concat: ConcatKind;
   /** Final uploads: the partial ids, in order. */
   parts: string[];
+  /** Partial uploads: the final upload whose bytes now hold this part's (set once joined). */
+  consumedBy?: string;
   createdAt: number;
   updatedAt: number;
   startedAt: number | null;

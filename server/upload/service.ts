@@ -24,6 +24,8 @@ import { declaredMediaType } from "./media_type.ts";
 import type { Principal } from "./principal.ts";
 import { buildSnapshot, isFinalFailure, isTerminal, visibleFiles } from "./snapshot.ts";
 import { SpeedMeter } from "./speed.ts";
+import { Concatenation } from "./concatenation.ts";
+import { checkFileQuota, filesHeld, isOpenPartial } from "./quota.ts";
 import { checkDeclaredType, checkSize } from "./upload_rules.ts";
 import { sessionEndEvent } from "./session_end.ts";
 
@@ -87,6 +89,7 @@ export class UploadService implements SessionCommands {
   #active = new Map<string, AbortController>();
   #speeds = new SpeedMeter();
   #touched = new Map<string, number>();
+  #concat: Concatenation;
 
   constructor(deps: ServiceDeps) {
     this.#store = deps.store;
@@ -96,6 +99,18 @@ export class UploadService implements SessionCommands {
     this.#tokens = deps.tokens;
     this.#config = deps.config;
     this.#now = deps.now ?? Date.now;
+    this.#concat = new Concatenation({
+      store: deps.store,
+      storage: deps.storage,
+      locker: deps.locker,
+      steps: {
+        now: () => this.#now(),
+        maxSize: (upload) => this.#maxSize(upload),
+        fail: (upload, code, message) => this.#fail(upload, code, message),
+        started: (upload) => this.#announceStarted(upload),
+        finish: (joined) => this.#finishJoined(joined),
+      },
+    });
   }
 
   // ---------------------------------------------------------------- sessions
@@ -177,14 +192,14 @@ export class UploadService implements SessionCommands {
           `Cannot start uploads: category "${command.category}" is not the session's "${session.category}"`,
         );
       }
-      const uploads = visibleFiles(await this.#store.listUploads(session.id));
-      const ids = new Set([
-        ...uploads.filter(countsTowardLimit).map((u) => u.id),
-        ...session.announcedFileIds,
-        ...command.fileIds,
-      ]);
-      const limit = this.#config.categories[session.category].maxFiles;
-      if (ids.size > limit) {
+      const limits = this.#config.categories[session.category];
+      const held = filesHeld(
+        await this.#store.listUploads(session.id),
+        [...new Set([...session.announcedFileIds, ...command.fileIds])],
+        limits.maxFileSize,
+      );
+      const limit = limits.maxFiles;
+      if (held > limit) {
         throw new AppError(
           "TOO_MANY_FILES",
           `Cannot start ${command.fileIds.length} files: the limit is ${limit}`,
@@ -283,10 +298,10 @@ export class UploadService implements SessionCommands {
     if (session.status === "cancelled") return;
     let uploadedBytes = 0;
     await this.#forFiles(sessionId, undefined, "cancel", async (upload) => {
-      uploadedBytes += upload.offset;
-      if (isTerminal(upload)) return null;
+      if (upload.concat !== "partial") uploadedBytes += upload.offset;
+      if (isTerminal(upload) && !isOpenPartial(upload)) return null;
       return await this.#cancelUpload(upload, reason, false);
-    });
+    }, true);
     const now = this.#now();
     await this.#withSession(sessionId, (s) => ({ ...s, status: "cancelled", endedAt: now }));
     this.#bus.publish({
@@ -330,68 +345,85 @@ export class UploadService implements SessionCommands {
       error: null,
       typeChecked: false,
     };
-    const parts = input.concat.kind === "final"
-      ? await this.#finalParts(principal, input.concat.parts)
-      : [];
     if (input.concat.kind === "final") {
-      record.size = parts.reduce((sum, p) => sum + (p.size ?? 0), 0);
+      await this.#concat.claim(
+        input.concat.parts,
+        (part) => this.getUpload(principal, part),
+        async (parts) => {
+          // concatenation-unfinished: a part of deferred length leaves the final's open.
+          record.size = parts.some((p) => p.size === null)
+            ? null
+            : parts.reduce((sum, p) => sum + (p.size ?? 0), 0);
+          // Waiting on its parts: HEAD shows their progress, expiry follows the session.
+          record.status = "uploading";
+          record.startedAt = now;
+          await this.#admit(principal, record, meta, new Set(record.parts));
+        },
+      );
+      return (await this.#concat.joinWhenReady(record.id)) ?? record;
     }
-
-    if (principal.kind === "anonymous") {
-      checkSize(filename, record.size, this.#config.maxFileSize);
-      record.typeChecked = true;
-      await this.#insert(record);
-    } else {
-      if (meta.sessionId !== undefined && meta.sessionId !== principal.sessionId) {
-        throw new AppError(
-          "INSUFFICIENT_PERMISSIONS",
-          `The token does not grant access to session "${meta.sessionId}"`,
-        );
-      }
-      await this.#withSession(principal.sessionId, async (session) => {
-        this.#checkOpen(session);
-        if (meta.category !== undefined && meta.category !== session.category) {
-          throw new AppError(
-            "INVALID_REQUEST",
-            `Category "${meta.category}" is not the session's "${session.category}"`,
-          );
-        }
-        const limits = this.#config.categories[session.category];
-        record.sessionId = session.id;
-        record.category = session.category;
-        checkSize(filename, record.size, limits.maxFileSize);
-        if (input.concat.kind !== "partial") {
-          record.filetype = checkDeclaredType(filename, declared, limits);
-          const files = visibleFiles(await this.#store.listUploads(session.id));
-          const ids = new Set([
-            ...files.filter(countsTowardLimit).map((f) => f.id),
-            ...session.announcedFileIds,
-          ]);
-          if (!ids.has(id) && ids.size >= limits.maxFiles) {
-            throw new AppError(
-              "TOO_MANY_FILES",
-              `Cannot add "${filename}": the session allows ${limits.maxFiles} files`,
-            );
-          }
-        } else {
-          record.typeChecked = true;
-        }
-        await this.#insert(record);
-        return {
-          ...session,
-          status: "active",
-          endedAt: null,
-          lastActivity: now,
-          expiresAt: now + this.#config.sessionTimeoutMs,
-        };
-      });
-    }
-    if (input.concat.kind === "final") return await this.#concatenate(record, parts);
+    await this.#admit(principal, record, meta);
     if (record.sessionId && record.concat === "none") {
       await this.#publishProgress(record.sessionId, record.id);
     }
-    if (record.size === 0) return await this.#finishEmpty(record);
+    if (record.size === 0) {
+      // An empty part is complete at once; its content is checked as part of its final.
+      if (record.concat === "partial") return await this.#complete({ ...record, startedAt: now });
+      return await this.#finishEmpty(record);
+    }
     return record;
+  }
+
+  /** The session's checks (open, category, size, type, file quota), then the insert. */
+  async #admit(
+    principal: Principal,
+    record: UploadRecord,
+    meta: Record<string, string>,
+    consuming?: ReadonlySet<string>,
+  ): Promise<void> {
+    const declared = meta.filetype ?? meta.type ?? "";
+    if (principal.kind === "anonymous") {
+      checkSize(record.filename, record.size, this.#config.maxFileSize);
+      record.typeChecked = true;
+      await this.#insert(record);
+      return;
+    }
+    if (meta.sessionId !== undefined && meta.sessionId !== principal.sessionId) {
+      throw new AppError(
+        "INSUFFICIENT_PERMISSIONS",
+        `The token does not grant access to session "${meta.sessionId}"`,
+      );
+    }
+    const now = this.#now();
+    await this.#withSession(principal.sessionId, async (session) => {
+      this.#checkOpen(session);
+      if (meta.category !== undefined && meta.category !== session.category) {
+        throw new AppError(
+          "INVALID_REQUEST",
+          `Category "${meta.category}" is not the session's "${session.category}"`,
+        );
+      }
+      const limits = this.#config.categories[session.category];
+      record.sessionId = session.id;
+      record.category = session.category;
+      checkSize(record.filename, record.size, limits.maxFileSize);
+      if (record.concat !== "partial") {
+        record.filetype = checkDeclaredType(record.filename, declared, limits);
+      } else {
+        // A part's bytes are checked as the final file they become (content sniff at the join).
+        record.typeChecked = true;
+      }
+      const uploads = await this.#store.listUploads(session.id);
+      checkFileQuota(session, uploads, record, limits, consuming);
+      await this.#insert(record);
+      return {
+        ...session,
+        status: "active",
+        endedAt: null,
+        lastActivity: now,
+        expiresAt: now + this.#config.sessionTimeoutMs,
+      };
+    });
   }
 
   /** The upload as the principal may see it (HEAD, PATCH, DELETE, download). */
@@ -616,7 +648,20 @@ export class UploadService implements SessionCommands {
     } finally {
       await lock.release();
     }
+    // A final waiting on a terminated part can never be joined: it fails now, not at expiry.
+    if (upload.concat === "partial") {
+      for (const final of await this.#concat.finalsWaitingOn(upload)) {
+        await this.#storage.removePart(final.id);
+        await this.#fail(final, "CONCAT_PART_INVALID", `Partial upload "${id}" was terminated`);
+      }
+    }
     if (upload.sessionId) await this.#maybeCompleteSession(upload.sessionId);
+  }
+
+  /** Offset and length as tus HEAD reports them (a final waiting on parts: their sum). */
+  async progressOf(upload: UploadRecord): Promise<{ offset: number; size: number | null }> {
+    if (upload.concat !== "final") return { offset: upload.offset, size: upload.size };
+    return await this.#concat.progress(upload);
   }
 
   /** A completed upload's bytes for its session's token holders. */
@@ -635,6 +680,7 @@ export class UploadService implements SessionCommands {
   async recover(): Promise<void> {
     const unfinished = await this.#store.listExpiredUploads(Number.MAX_SAFE_INTEGER);
     const known = new Set<string>();
+    const finals: string[] = [];
     for (const upload of unfinished) {
       known.add(upload.id);
       if (upload.status === "cancelled" || isFinalFailure(upload)) continue;
@@ -643,6 +689,11 @@ export class UploadService implements SessionCommands {
         if (upload.offset === upload.size && upload.storageKey === null) {
           await this.#recoverFinal(upload);
         }
+        continue;
+      }
+      // A final is never PATCHed: it waits for its parts, or its join was cut short.
+      if (upload.concat === "final") {
+        if (upload.status !== "failed") finals.push(upload.id);
         continue;
       }
       if (size > upload.offset) await this.#storage.truncate(upload.id, upload.offset);
@@ -657,9 +708,16 @@ export class UploadService implements SessionCommands {
     for (const id of await this.#storage.listParts()) {
       if (known.has(id)) continue;
       const record = await this.#store.getUpload(id);
+      // A completed partial upload keeps its bytes until a final joins them (or it expires).
+      if (record?.concat === "partial" && isOpenPartial(record)) continue;
       if (!record || record.status === "completed" || record.status === "cancelled") {
         await this.#storage.removePart(id);
       }
+    }
+    for (const id of finals) {
+      await this.#concat.joinWhenReady(id).catch((e) => {
+        if (!(e instanceof AppError)) console.error(`Cannot finish final upload "${id}":`, e);
+      });
     }
   }
 
@@ -870,7 +928,7 @@ export class UploadService implements SessionCommands {
       updatedAt: now,
     };
     await this.#store.putUpload(failed);
-    if (!upload.sessionId || upload.concat !== "none") return;
+    if (!upload.sessionId || upload.concat === "partial") return;
     this.#bus.publish({
       name: "upload-failed",
       payload: {
@@ -911,6 +969,7 @@ export class UploadService implements SessionCommands {
         error: null,
       };
       await this.#store.putUpload(part);
+      await this.#concat.partCompleted(part);
       return part;
     }
     const key = this.#storageKey(upload, now);
@@ -961,54 +1020,24 @@ export class UploadService implements SessionCommands {
     return await this.#complete(started);
   }
 
-  /** Partial uploads named by a final upload: same owner, partial, finished. */
-  async #finalParts(principal: Principal, urls: string[]): Promise<UploadRecord[]> {
-    if (urls.length === 0) {
-      throw new AppError("INVALID_REQUEST", "Upload-Concat final names no partial uploads");
-    }
-    const parts: UploadRecord[] = [];
-    for (const id of urls) {
-      const part = await this.getUpload(principal, id);
-      if (part.concat !== "partial") {
-        throw new AppError("INVALID_REQUEST", `Upload "${id}" is not a partial upload`);
-      }
-      if (part.status !== "completed" && part.offset !== part.size) {
-        throw new AppError("INVALID_REQUEST", `Partial upload "${id}" is not finished`);
-      }
-      parts.push(part);
-    }
-    return parts;
+  /** A joined final's content check and completion, as for any upload. */
+  async #finishJoined(joined: UploadRecord): Promise<UploadRecord> {
+    if (!(await this.#typeOk(joined))) return await this.#rejectContent(joined);
+    return await this.#complete((await this.#store.getUpload(joined.id)) ?? joined);
   }
 
-  async #concatenate(record: UploadRecord, parts: UploadRecord[]): Promise<UploadRecord> {
-    await this.#storage.concat(record.id, parts.map((p) => p.id));
-    const now = this.#now();
-    let current: UploadRecord = {
-      ...record,
-      offset: record.size ?? 0,
-      startedAt: now,
-      status: "uploading",
-    };
-    await this.#store.putUpload(current);
-    if (current.sessionId) {
-      this.#bus.publish({
-        name: "upload-started",
-        payload: {
-          sessionId: current.sessionId,
-          fileId: current.id,
-          fileName: current.filename,
-          fileSize: current.size ?? 0,
-          startTime: new Date(now).toISOString(),
-        },
-      });
-    }
-    for (const part of parts) {
-      await this.#storage.removePart(part.id);
-      if (part.storageKey) await this.#storage.removeFile(part.storageKey);
-    }
-    if (!(await this.#typeOk(current))) return await this.#rejectContent(current);
-    current = (await this.#store.getUpload(current.id)) ?? current;
-    return await this.#complete(current);
+  #announceStarted(upload: UploadRecord): void {
+    if (!upload.sessionId) return;
+    this.#bus.publish({
+      name: "upload-started",
+      payload: {
+        sessionId: upload.sessionId,
+        fileId: upload.id,
+        fileName: upload.filename,
+        fileSize: upload.size ?? 0,
+        startTime: new Date(upload.startedAt ?? this.#now()).toISOString(),
+      },
+    });
   }
 
   async #recoverFinal(upload: UploadRecord): Promise<void> {
@@ -1060,11 +1089,13 @@ export class UploadService implements SessionCommands {
     fileId: string | undefined,
     stop: StopReason | null,
     act: (upload: UploadRecord, single: boolean) => Promise<UploadRecord | null>,
+    withParts = false,
   ): Promise<void> {
     const session = await this.#session(sessionId);
     if (fileId !== undefined) this.#checkId(fileId);
+    const all = fileId === undefined ? await this.#store.listUploads(sessionId) : [];
     const uploads = fileId === undefined
-      ? visibleFiles(await this.#store.listUploads(sessionId))
+      ? (withParts ? all : visibleFiles(all))
       : [await this.#store.getUpload(fileId)].filter((u): u is UploadRecord =>
         u !== null && u.sessionId === sessionId
       );
@@ -1103,7 +1134,9 @@ export class UploadService implements SessionCommands {
       uploads = await this.#store.listUploads(sessionId);
       const files = visibleFiles(uploads);
       const ids = new Set(files.map((f) => f.id));
-      const waiting = session.announcedFileIds.some((id) => !ids.has(id));
+      // Open partial uploads are a file still on its way (tus-js-client parallelUploads).
+      const waiting = session.announcedFileIds.some((id) => !ids.has(id)) ||
+        uploads.some(isOpenPartial);
       if (files.length === 0 || waiting || !files.every(isTerminal)) return null;
       completed = { ...session, status: "completed", endedAt: this.#now() };
       return completed;
@@ -1117,8 +1150,9 @@ export class UploadService implements SessionCommands {
   async #expireSession(session: SessionRecord): Promise<void> {
     const affected: string[] = [];
     await this.#forFiles(session.id, undefined, "expired", async (upload) => {
-      if (isTerminal(upload)) return null;
-      affected.push(upload.id);
+      // Open partial uploads, finished or not, go with their session (their bytes too).
+      if (isTerminal(upload) && !isOpenPartial(upload)) return null;
+      if (upload.concat !== "partial") affected.push(upload.id);
       await this.#storage.removePart(upload.id);
       const expired: UploadRecord = {
         ...upload,
@@ -1128,7 +1162,7 @@ export class UploadService implements SessionCommands {
       };
       await this.#store.putUpload(expired);
       return expired;
-    });
+    }, true);
     const now = this.#now();
     await this.#withSession(
       session.id,
@@ -1149,11 +1183,6 @@ export class UploadService implements SessionCommands {
     });
     await this.#publishProgress(session.id, undefined);
   }
-}
-
-/** Cancelled and refused files free their place in the session's file limit. */
-function countsTowardLimit(upload: UploadRecord): boolean {
-  return upload.status !== "cancelled" && !isFinalFailure(upload);
 }
 
 function equalBytes(a: Uint8Array | undefined, b: Uint8Array): boolean {

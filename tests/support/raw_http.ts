@@ -1,13 +1,13 @@
 /**
  * HTTP/1.1 by hand over `Deno.connect`, for what `fetch` will not send: duplicate headers,
- * odd framing. One request per connection (`Connection: close`), read to the end.
+ * a POST with neither Content-Length nor Transfer-Encoding, a chunked body with trailers.
+ * One request per connection (`Connection: close`), read to the end.
  */
 import { within } from "./deadline.ts";
 
 export interface RawAnswer {
   status: number;
-  /** Header names lower-cased; a repeated header keeps its last value. */
-  headers: Record<string, string>;
+  headers: Headers;
   body: string;
 }
 
@@ -15,14 +15,15 @@ export interface RawAnswer {
 export async function rawRequest(
   baseUrl: string,
   head: string[],
-  body: Uint8Array = new Uint8Array(),
+  body: Uint8Array | string = new Uint8Array(),
 ): Promise<RawAnswer> {
   const { hostname, port } = new URL(baseUrl);
   const conn = await Deno.connect({ hostname, port: Number(port) });
   try {
-    const text = [...head, "Connection: close", "", ""].join("\r\n");
-    const request = new Uint8Array([...new TextEncoder().encode(text), ...body]);
-    await conn.write(request);
+    const encoder = new TextEncoder();
+    await conn.write(encoder.encode([...head, "Connection: close", "", ""].join("\r\n")));
+    const bytes = typeof body === "string" ? encoder.encode(body) : body;
+    if (bytes.length > 0) await conn.write(bytes);
     const chunks: Uint8Array[] = [];
     const read = async () => {
       try {
@@ -45,6 +46,24 @@ export async function rawRequest(
   }
 }
 
+/** `rawRequest` with the head as one string and the Host header added. */
+export function rawExchange(
+  baseUrl: string,
+  head: string,
+  body: Uint8Array | string = "",
+): Promise<RawAnswer> {
+  return rawRequest(baseUrl, [...head.split("\r\n"), `Host: ${new URL(baseUrl).host}`], body);
+}
+
+/** A chunked body: each chunk framed, then the last chunk and the trailer fields. */
+export function chunked(chunks: string[], trailers: Record<string, string> = {}): string {
+  const framed = chunks.map((c) =>
+    `${new TextEncoder().encode(c).length.toString(16)}\r\n${c}\r\n`
+  );
+  const fields = Object.entries(trailers).map(([k, v]) => `${k}: ${v}\r\n`).join("");
+  return `${framed.join("")}0\r\n${fields}\r\n`;
+}
+
 function concat(chunks: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
   let at = 0;
@@ -57,17 +76,16 @@ function concat(chunks: Uint8Array[]): Uint8Array {
 
 function parse(text: string): RawAnswer {
   const end = text.indexOf("\r\n\r\n");
-  const [statusLine = "", ...lines] = text.slice(0, end === -1 ? text.length : end).split("\r\n");
-  const headers: Record<string, string> = {};
+  if (end < 0) throw new Error(`No complete HTTP answer: ${JSON.stringify(text.slice(0, 200))}`);
+  const [statusLine = "", ...lines] = text.slice(0, end).split("\r\n");
+  const headers = new Headers();
   for (const line of lines) {
     const colon = line.indexOf(":");
-    if (colon > 0) {
-      headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
-    }
+    if (colon > 0) headers.set(line.slice(0, colon).trim(), line.slice(colon + 1).trim());
   }
-  let body = end === -1 ? "" : text.slice(end + 4);
-  if (headers["transfer-encoding"]?.toLowerCase() === "chunked") body = unchunk(body);
-  return { status: Number(statusLine.split(" ")[1]), headers, body };
+  let body = text.slice(end + 4);
+  if (headers.get("transfer-encoding")?.toLowerCase() === "chunked") body = unchunk(body);
+  return { status: Number(/^HTTP\/1\.[01] (\d{3})/.exec(statusLine)?.[1]), headers, body };
 }
 
 function unchunk(text: string): string {

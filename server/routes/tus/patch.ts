@@ -4,6 +4,7 @@ import { AppError } from "../../errors.ts";
 import type { Principal } from "../../upload/principal.ts";
 import type { UploadRecord } from "../../state/store.ts";
 import { httpDate, integerHeader, parseChecksum } from "./headers.ts";
+import { refuseChecksumTrailer } from "./trailer.ts";
 import { principalOf, type TusDeps } from "./context.ts";
 
 /** Streams the request body into the upload at `offset` (shared by PATCH and creation-with-upload). */
@@ -13,8 +14,10 @@ export async function patchBody(
   principal: Principal,
   id: string,
   offset: number,
+  given?: ReadableStream<Uint8Array> | null,
 ): Promise<UploadRecord> {
-  const body = c.req.raw.body ?? new ReadableStream<Uint8Array>({ start: (ctl) => ctl.close() });
+  const body = given ?? c.req.raw.body ??
+    new ReadableStream<Uint8Array>({ start: (ctl) => ctl.close() });
   return await deps.service.patch(principal, id, body, {
     offset,
     contentLength: integerHeader("Content-Length", c.req.header("Content-Length")),
@@ -29,6 +32,7 @@ export async function patchUpload(c: Context, deps: TusDeps, id: string): Promis
   if (c.req.header("Content-Type")?.split(";")[0]?.trim() !== OFFSET_CONTENT_TYPE) {
     throw new AppError("UNSUPPORTED_MEDIA_TYPE", `PATCH bodies must be ${OFFSET_CONTENT_TYPE}`);
   }
+  refuseChecksumTrailer(c.req.header("Trailer"));
   // tus core: "The Upload-Offset header's value MUST be equal to the current offset" — so it must be present.
   const offset = integerHeader("Upload-Offset", c.req.header("Upload-Offset"));
   if (offset === null) throw new AppError("INVALID_REQUEST", "The Upload-Offset header is missing");

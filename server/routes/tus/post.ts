@@ -2,13 +2,16 @@ import type { Context } from "hono";
 import { OFFSET_CONTENT_TYPE } from "../../../protocol/tus.ts";
 import { AppError } from "../../errors.ts";
 import { httpDate, integerHeader, parseConcat, parseMetadata } from "./headers.ts";
+import { refuseChecksumTrailer } from "./trailer.ts";
 import { principalOf, type TusDeps, uploadUrl } from "./context.ts";
 import { patchBody } from "./patch.ts";
+import { presentBody } from "./body.ts";
 
 /** tus creation (+ creation-with-upload, creation-defer-length, concatenation). */
 export async function postUpload(c: Context, deps: TusDeps): Promise<Response> {
   const principal = await principalOf(c, deps);
   const concat = parseConcat(c.req.header("Upload-Concat"));
+  refuseChecksumTrailer(c.req.header("Trailer"));
   const length = integerHeader("Upload-Length", c.req.header("Upload-Length"));
   const defer = c.req.header("Upload-Defer-Length");
   if (defer !== undefined && defer !== "1") {
@@ -38,7 +41,9 @@ export async function postUpload(c: Context, deps: TusDeps): Promise<Response> {
   }
   const contentType = c.req.header("Content-Type");
   const contentLength = integerHeader("Content-Length", c.req.header("Content-Length"));
-  const hasBody = contentLength !== null ? contentLength > 0 : c.req.raw.body !== null;
+  // curl and Hurl send an empty creation POST with no Content-Length and no Content-Type.
+  const body = await presentBody(c.req.raw, contentLength);
+  const hasBody = body !== null;
   if (hasBody && contentType?.split(";")[0]?.trim() !== OFFSET_CONTENT_TYPE) {
     throw new AppError("UNSUPPORTED_MEDIA_TYPE", `A creation body must be ${OFFSET_CONTENT_TYPE}`);
   }
@@ -53,7 +58,7 @@ export async function postUpload(c: Context, deps: TusDeps): Promise<Response> {
   let record = upload;
   if (hasBody && concat.kind !== "final") {
     try {
-      record = await patchBody(c, deps, principal, upload.id, 0);
+      record = await patchBody(c, deps, principal, upload.id, 0, body);
     } catch (error) {
       // creation-with-upload: the upload exists even if its first bytes failed; the client resumes with HEAD.
       if (error instanceof AppError) {
