@@ -254,3 +254,74 @@ Deno.test("inner server: refuses everyone but the hop, whatever the origin", asy
   assert.equal(socket?.handshake.headers[HOP_SECRET_HEADER], undefined, "the secret is not kept");
   await once(ok, "connection-status").catch(() => {});
 });
+
+/** A masked client text frame (RFC 6455 §5.2) for a payload under 64 KiB. */
+function clientTextFrame(text: string): Uint8Array {
+  const payload = new TextEncoder().encode(text);
+  const mask = crypto.getRandomValues(new Uint8Array(4));
+  const extended = payload.length > 125;
+  const head = extended ? [0x81, 0x80 | 126, payload.length >> 8, payload.length & 0xff] : [
+    0x81,
+    0x80 | payload.length,
+  ];
+  const frame = new Uint8Array(head.length + 4 + payload.length);
+  frame.set(head);
+  frame.set(mask, head.length);
+  for (let i = 0; i < payload.length; i++) {
+    frame[head.length + 4 + i] = payload[i]! ^ mask[i % 4]!;
+  }
+  return frame;
+}
+
+Deno.test("hop: a peer that stops reading is closed once its unsent bytes pass the bound", async () => {
+  await using h = await Harness.start({ limits: { maxBufferedBytes: 64 * 1024 } });
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: h.server.addr.port });
+  try {
+    const upgrade = await rawRequest(conn, [
+      `GET ${WS_PATH}&sessionId=${SESSION_A}&clientType=web HTTP/1.1`,
+      `Host: 127.0.0.1`,
+      "Connection: Upgrade",
+      "Upgrade: websocket",
+      "Sec-WebSocket-Version: 13",
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+    ]);
+    assert.match(upgrade, /^HTTP\/1\.1 101/);
+    const joined = new Promise<void>((resolve) =>
+      h.realtime.io.once("connection", (socket) => {
+        socket.once("disconnect", () => gone.resolve());
+        resolve();
+      })
+    );
+    const gone = Promise.withResolvers<void>();
+    await conn.write(clientTextFrame(`40${JSON.stringify({ token: `good-${SESSION_A}` })}`));
+    await within(joined, "the raw socket to join");
+
+    // From here the client reads nothing: the room's events pile up in the hop.
+    let ended = false;
+    gone.promise.then(() => ended = true);
+    const big = { ...sentinel(SESSION_A) };
+    big.payload = { ...big.payload, fileName: "x".repeat(16 * 1024) } as typeof big.payload;
+    for (let i = 0; i < 4000 && !ended; i++) {
+      h.bus.publish(big);
+      // Lets the frames travel (a yield, not a wait for time).
+      if (i % 20 === 19) await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+    await within(gone.promise, "the slow peer's socket to be closed");
+  } finally {
+    conn.close();
+  }
+});
+
+/** Writes a request head and reads the response head. */
+async function rawRequest(conn: Deno.Conn, lines: string[]): Promise<string> {
+  await conn.write(new TextEncoder().encode([...lines, "", ""].join("\r\n")));
+  let text = "";
+  const buf = new Uint8Array(1);
+  // Byte by byte so nothing after the head (the first frames) is consumed here.
+  while (!text.endsWith("\r\n\r\n")) {
+    const n = await conn.read(buf);
+    if (n === null) break;
+    text += String.fromCharCode(buf[0]!);
+  }
+  return text;
+}
