@@ -325,3 +325,91 @@ async function rawRequest(conn: Deno.Conn, lines: string[]): Promise<string> {
   }
   return text;
 }
+
+/** A masked binary frame header (payload length in 64 bits) with an all-zero mask. */
+function binaryFrameHead(length: number, opcode: number, fin: boolean): Uint8Array {
+  const head = new Uint8Array(14);
+  head[0] = (fin ? 0x80 : 0) | opcode;
+  head[1] = 0x80 | 127;
+  new DataView(head.buffer).setBigUint64(2, BigInt(length));
+  return head; // bytes 10-13: the mask, zero, so the payload goes as it is
+}
+
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  for (let at = 0; at < bytes.length;) at += await conn.write(bytes.subarray(at));
+}
+
+async function upgradedRaw(port: number): Promise<Deno.Conn> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const head = await rawRequest(conn, [
+    `GET ${WS_PATH} HTTP/1.1`,
+    "Host: 127.0.0.1",
+    "Connection: Upgrade",
+    "Upgrade: websocket",
+    "Sec-WebSocket-Version: 13",
+    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+  ]);
+  assert.match(head, /^HTTP\/1\.1 101/);
+  return conn;
+}
+
+/** Reads until the server's close frame (its code) or the end of the connection (null). */
+async function closeCodeOf(conn: Deno.Conn): Promise<number | null> {
+  const buf = new Uint8Array(64 * 1024);
+  let data = new Uint8Array(0);
+  while (true) {
+    const n = await conn.read(buf).catch(() => null);
+    if (n === null) return null;
+    const next = new Uint8Array(data.length + n);
+    next.set(data);
+    next.set(buf.subarray(0, n), data.length);
+    data = next;
+    // Server frames are unmasked; skip any before the close (opcode 8).
+    let at = 0;
+    while (at + 2 <= data.length) {
+      const len7 = data[at + 1]! & 0x7f;
+      const headLength = len7 === 126 ? 4 : len7 === 127 ? 10 : 2;
+      if (at + headLength > data.length) break;
+      const length = len7 === 126
+        ? (data[at + 2]! << 8) | data[at + 3]!
+        : len7 === 127
+        ? Number(new DataView(data.buffer, at + 2, 8).getBigUint64(0))
+        : len7;
+      if (at + headLength + length > data.length) break;
+      if ((data[at]! & 0x0f) === 8) {
+        return (data[at + headLength]! << 8) | data[at + headLength + 1]!;
+      }
+      at += headLength + length;
+    }
+  }
+}
+
+Deno.test("runtime limit (denoland/deno#15809): Deno caps one frame at 64 MiB but not a fragmented message; the hop closes it after assembly", async () => {
+  await using h = await Harness.start();
+  const MiB = 1024 * 1024;
+
+  // One frame declaring 64 MiB + 1: refused by the runtime on its header, before any payload.
+  const single = await upgradedRaw(h.server.addr.port);
+  try {
+    await writeAll(single, binaryFrameHead(64 * MiB + 1, 2, true));
+    assert.equal(await within(closeCodeOf(single), "the runtime's refusal"), null);
+  } finally {
+    single.close();
+  }
+
+  // 70 MB in five fragments of 14 MB: each frame is under the runtime's cap, the message is
+  // not, and the runtime assembles it whole before the hop can look at it. The hop then
+  // closes with 1009; it cannot refuse earlier (no size option on Deno.upgradeWebSocket).
+  const fragmented = await upgradedRaw(h.server.addr.port);
+  try {
+    const fragment = new Uint8Array(14_000_000);
+    const closed = closeCodeOf(fragmented);
+    for (let i = 0; i < 5; i++) {
+      await writeAll(fragmented, binaryFrameHead(fragment.length, i === 0 ? 2 : 0, i === 4));
+      await writeAll(fragmented, fragment);
+    }
+    assert.equal(await within(closed, "the hop's close after assembly"), 1009);
+  } finally {
+    fragmented.close();
+  }
+});
