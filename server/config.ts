@@ -17,6 +17,8 @@ export interface Config {
   tokenTtlMs: number;
   /** Socket.IO handshakes per client address, and events per socket, per second. */
   socketRate: number;
+  /** Public WebSockets open at once per client address. */
+  maxSocketsPerIp: number;
 }
 
 const MEDIA_TYPES = ["image/*", "video/*"];
@@ -40,6 +42,8 @@ export const DEFAULTS = {
   H5_TOKEN_TTL_MS: String(24 * 60 * 60 * 1000),
   /** Socket.IO handshakes per client address, and events per socket, per second. */
   H5_SOCKET_RATE: "30",
+  /** Public WebSockets open at once per client address (each may hold one whole message). */
+  H5_MAX_SOCKETS_PER_IP: "16",
 } as const;
 
 export class ConfigError extends Error {
@@ -161,5 +165,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     maxRetries: parseInteger("H5_MAX_RETRIES", get("H5_MAX_RETRIES"), 0, 100),
     tokenTtlMs: parseInteger("H5_TOKEN_TTL_MS", get("H5_TOKEN_TTL_MS"), 60_000, 2 ** 40),
     socketRate: parseInteger("H5_SOCKET_RATE", get("H5_SOCKET_RATE"), 1, 1_000_000),
+    maxSocketsPerIp: parseInteger(
+      "H5_MAX_SOCKETS_PER_IP",
+      get("H5_MAX_SOCKETS_PER_IP"),
+      1,
+      1_000_000,
+    ),
   };
 }

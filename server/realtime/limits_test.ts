@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { io as connectClient } from "socket.io-client";
 import { within } from "../../tests/support/deadline.ts";
+import { startTestServer } from "../../tests/support/server.ts";
 import { createSocketHop } from "./hop.ts";
 import { HOP_SECRET_HEADER } from "./inner_guard.ts";
 import { DEFAULT_SOCKET_LIMITS } from "./socket_limits.ts";
@@ -410,4 +411,13 @@ Deno.test("runtime limit (denoland/deno#15809): Deno caps one frame at 64 MiB bu
   } finally {
     fragmented.close();
   }
+});
+
+Deno.test("server: H5_MAX_SOCKETS_PER_IP caps the real server's open WebSockets per address", async () => {
+  await using server = await startTestServer({ env: { H5_MAX_SOCKETS_PER_IP: "1" } });
+  const first = await rawSocket(server.url);
+  const refused = await rawUpgrade(Number(new URL(server.url).port));
+  assert.match(refused, /^HTTP\/1\.1 429/);
+  first.ws.close();
+  await first.closed;
 });
