@@ -187,7 +187,8 @@ function closeForRate(socket: RealtimeSocket): void {
 
 /**
  * The address the public server saw. `X-Forwarded-For` is trusted only from loopback: the
- * internal server listens on 127.0.0.1, where the hop is the only client and overwrites it.
+ * internal server listens on 127.0.0.1 and answers only requests that carry the hop's
+ * secret (inner_guard.ts), and the hop overwrites the header.
  */
 export function clientAddressOf(
   address: string,

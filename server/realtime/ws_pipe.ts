@@ -63,8 +63,10 @@ export class WebSocketPipe {
     this.#inner.onmessage = (e) => this.#forward(this.#outer, this.#toOuter, e.data);
     this.#outer.onclose = (e) => this.#closeInner(e.code, e.reason);
     this.#inner.onclose = (e) => this.#closeOuter(e.code, e.reason);
-    // An error is always followed by a close event, which carries it to the other side.
-    this.#outer.onerror = () => {};
+    // An error on an open socket is followed by a close event, which carries it to the other
+    // side; an upgrade that fails before opening gets the error alone, and without this the
+    // pipe (and its count under the client's address) would stay forever.
+    this.#outer.onerror = () => this.#closeInner(1011, "public socket failed");
     this.#inner.onerror = () => {};
   }
 
