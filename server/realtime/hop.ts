@@ -109,7 +109,9 @@ export function createSocketHop(options: SocketHopOptions): SocketHop {
     }
     if (req.method === "OPTIONS") return preflight(req, origin);
     const declared = Number(req.headers.get("content-length") ?? 0);
-    if (declared > limits.maxMessageBytes) return errorResponse(tooLarge(limits), origin);
+    if (declared > limits.maxMessageBytes) {
+      return errorResponse(tooLarge(limits.maxMessageBytes), origin);
+    }
     return await forwardPoll(req, url, address, origin, {
       port: internalPort,
       secret,
@@ -158,7 +160,7 @@ async function forwardPoll(
       client,
     });
   } catch {
-    if (body?.exceeded()) return errorResponse(tooLarge(target), origin);
+    if (body?.exceeded()) return errorResponse(tooLarge(target.maxBodyBytes), origin);
     // The client went away, or the internal server closed the poll while shutting down.
     return errorResponse(unavailable(), origin, true, 502);
   } finally {
@@ -235,8 +237,7 @@ function errorResponse(
   return new Response(JSON.stringify({ error: error.toPayload() }), { status, headers });
 }
 
-function tooLarge(limits: { maxMessageBytes?: number; maxBodyBytes?: number }): AppError {
-  const max = limits.maxMessageBytes ?? limits.maxBodyBytes ?? 0;
+function tooLarge(max: number): AppError {
   return new AppError("MESSAGE_TOO_LARGE", `A socket message may be at most ${max} bytes`);
 }
 
