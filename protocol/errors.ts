@@ -36,6 +36,7 @@ export const ERRORS = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: "Unsupported Content-Type" },
   TUS_VERSION_UNSUPPORTED: { status: 412, message: "Unsupported Tus-Resumable version" },
   ORIGIN_NOT_ALLOWED: { status: 403, message: "This origin may not use the uploader" },
+  MESSAGE_TOO_LARGE: { status: 413, message: "The socket message is too large" },
   STORAGE_ERROR: { status: 500, message: "The server could not store the data" },
   INTERNAL_ERROR: { status: 500, message: "Internal server error" },
 } as const satisfies Record<string, { status: number; message: string }>;

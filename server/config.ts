@@ -19,6 +19,8 @@ export interface Config {
   socketRate: number;
   /** How long a request waits for an upload (or session) another request holds: then 423. */
   lockTimeoutMs: number;
+  /** Public WebSockets open at once per client address. */
+  maxSocketsPerIp: number;
 }
 
 const MEDIA_TYPES = ["image/*", "video/*"];
@@ -44,6 +46,8 @@ export const DEFAULTS = {
   H5_SOCKET_RATE: "30",
   /** Wait for an upload another request holds, then 423 UPLOAD_LOCKED with Retry-After. */
   H5_LOCK_TIMEOUT_MS: "10000",
+  /** Public WebSockets open at once per client address (each may hold one whole message). */
+  H5_MAX_SOCKETS_PER_IP: "16",
 } as const;
 
 export class ConfigError extends Error {
@@ -166,5 +170,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     tokenTtlMs: parseInteger("H5_TOKEN_TTL_MS", get("H5_TOKEN_TTL_MS"), 60_000, 2 ** 40),
     socketRate: parseInteger("H5_SOCKET_RATE", get("H5_SOCKET_RATE"), 1, 1_000_000),
     lockTimeoutMs: parseInteger("H5_LOCK_TIMEOUT_MS", get("H5_LOCK_TIMEOUT_MS"), 10, 600_000),
+    maxSocketsPerIp: parseInteger(
+      "H5_MAX_SOCKETS_PER_IP",
+      get("H5_MAX_SOCKETS_PER_IP"),
+      1,
+      1_000_000,
+    ),
   };
 }

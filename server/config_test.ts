@@ -65,3 +65,14 @@ Deno.test("config - the server refuses to start on a bad value and says which", 
     /Cannot start h5-uploader: Invalid PORT="99999"/,
   );
 });
+
+Deno.test("config - H5_MAX_SOCKETS_PER_IP: default 16, a positive integer", () => {
+  assert.equal(loadConfig({}).maxSocketsPerIp, 16);
+  assert.equal(loadConfig({ H5_MAX_SOCKETS_PER_IP: "200" }).maxSocketsPerIp, 200);
+  for (const value of ["0", "-3", "many"]) {
+    assert.throws(
+      () => loadConfig({ H5_MAX_SOCKETS_PER_IP: value }),
+      (e: unknown) => e instanceof ConfigError && e.message.includes("H5_MAX_SOCKETS_PER_IP"),
+    );
+  }
+});

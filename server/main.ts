@@ -58,6 +58,7 @@ export async function startServer(
     events: bus,
     isOriginAllowed,
     rateLimit: { events: config.socketRate, perMs: 1000 },
+    limits: { maxSocketsPerAddress: config.maxSocketsPerIp },
   });
   const appOptions: Parameters<typeof createApp>[0] = {
     service,

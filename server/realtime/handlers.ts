@@ -12,6 +12,7 @@ import type { SessionCommands } from "../upload/commands.ts";
 import { FORWARDED_FOR } from "./hop.ts";
 import { KeyedRateLimiter, type RateLimit, TokenBucket } from "../http/rate_limit.ts";
 import * as schemas from "./schemas.ts";
+import { CLOSE } from "./socket_limits.ts";
 
 export interface SocketData {
   /** The session proven at the handshake. */
@@ -83,8 +84,18 @@ export function registerHandlers(io: RealtimeServer, options: HandlerOptions): v
     });
 
     // Counts every incoming event, known or not, before any handler or validation runs.
+    // Refusals are answered up to a bucket's worth in a row, so a client learns it is too
+    // fast; past that the socket is closed rather than read on: answering each event of a
+    // flood turns it into outgoing buffers (3,000 events of 60 KB once added 300 MB).
+    let refused = 0;
     socket.use((packet, next) => {
-      if (socket.data.bucket.take()) return next();
+      if (refused > rateLimit.events) return;
+      if (socket.data.bucket.take()) {
+        refused = 0;
+        return next();
+      }
+      refused += 1;
+      if (refused > rateLimit.events) return closeForRate(socket);
       const [event, ...args] = packet;
       fail(socket, String(event), ackOf(args), new AppError("RATE_LIMIT_EXCEEDED"), now);
     });
@@ -159,8 +170,25 @@ export function registerHandlers(io: RealtimeServer, options: HandlerOptions): v
 }
 
 /**
+ * Ends a socket that kept sending past its rate. On WebSocket the close carries 1008 (the
+ * hop passes it to the public socket); long-polling has no close code, only the disconnect.
+ */
+function closeForRate(socket: RealtimeSocket): void {
+  const transport = socket.conn.transport as unknown as {
+    name: string;
+    socket?: { close(code: number, reason: string): void };
+  };
+  if (transport.name === "websocket" && transport.socket) {
+    transport.socket.close(CLOSE.RATE.code, CLOSE.RATE.reason);
+  } else {
+    socket.disconnect(true);
+  }
+}
+
+/**
  * The address the public server saw. `X-Forwarded-For` is trusted only from loopback: the
- * internal server listens on 127.0.0.1, where the hop is the only client and overwrites it.
+ * internal server listens on 127.0.0.1 and answers only requests that carry the hop's
+ * secret (inner_guard.ts), and the hop overwrites the header.
  */
 export function clientAddressOf(
   address: string,

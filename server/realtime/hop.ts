@@ -6,9 +6,19 @@
  * decided here, before anything reaches the internal server.
  */
 import { AppError } from "../errors.ts";
+import { type ClientKeyOf, peerAddress } from "./client_address.ts";
+import { HOP_SECRET_HEADER } from "./inner_guard.ts";
+import { capBody } from "./body_cap.ts";
+import { DEFAULT_SOCKET_LIMITS, type SocketLimits } from "./socket_limits.ts";
+import { WebSocketPipe } from "./ws_pipe.ts";
 
 export interface SocketHopOptions {
   internalPort: number;
+  /** Proves the hop to the internal server (inner_guard.ts). */
+  secret: string;
+  limits?: SocketLimits;
+  /** The address per-address limits count under; default the TCP peer. */
+  clientKey?: ClientKeyOf;
   /** `self` is the origin the request was addressed to, which is always allowed. */
   isOriginAllowed(origin: string | null, self: string): boolean;
   /** Aborting it fails in-flight polls, closes piped sockets and the hop's HTTP client. */
@@ -41,12 +51,11 @@ const HOP_BY_HOP = new Set([
   "x-real-ip",
 ]);
 
-// Frames a client may send before the internal socket is open; engine.io sends one probe
-// and waits, so anything beyond this is not a socket.io client.
-const MAX_PENDING_FRAMES = 64;
-
 export function createSocketHop(options: SocketHopOptions): SocketHop {
-  const { internalPort, isOriginAllowed, signal } = options;
+  const { internalPort, isOriginAllowed, signal, secret } = options;
+  const limits = options.limits ?? DEFAULT_SOCKET_LIMITS;
+  const clientKey = options.clientKey ?? peerAddress;
+  const socketsPer = new Map<string, number>();
   // A private client so closing the hop also drops its keep-alive connections, which would
   // otherwise hold the internal `node:http` server open.
   const client = Deno.createHttpClient({});
@@ -68,23 +77,57 @@ export function createSocketHop(options: SocketHopOptions): SocketHop {
     if (closed) return errorResponse(unavailable(), origin, true, 503);
 
     const url = new URL(req.url);
-    const address = remoteAddress(info);
+    const address = clientKey(req, info);
     if (req.headers.get("upgrade")?.toLowerCase() === "websocket") {
+      // Counted from the upgrade to the close: each open socket may make the runtime hold
+      // one whole message (see ws_pipe.ts), so their number per address is what is bounded.
+      const key = address ?? "";
+      const open = socketsPer.get(key) ?? 0;
+      if (open >= limits.maxSocketsPerAddress) {
+        return errorResponse(
+          new AppError("RATE_LIMIT_EXCEEDED", "Too many open sockets from this address"),
+          origin,
+        );
+      }
       const inner = `ws://127.0.0.1:${internalPort}${url.pathname}${url.search}`;
-      const headers = forwardHeaders(req.headers, address, true);
+      const headers = forwardHeaders(req.headers, address, true, secret);
       let pipe: WebSocketPipe;
       try {
-        pipe = new WebSocketPipe(req, inner, headers, () => pipes.delete(pipe));
+        pipe = new WebSocketPipe(req, inner, headers, limits, () => {
+          pipes.delete(pipe);
+          const left = (socketsPer.get(key) ?? 1) - 1;
+          if (left > 0) socketsPer.set(key, left);
+          else socketsPer.delete(key);
+        });
       } catch {
         // Not a valid upgrade request (e.g. no Sec-WebSocket-Key): nothing was opened.
         return errorResponse(new AppError("INVALID_REQUEST"), origin);
       }
+      socketsPer.set(key, open + 1);
       pipes.add(pipe);
       return pipe.response;
     }
     if (req.method === "OPTIONS") return preflight(req, origin);
-    return await forwardPoll(req, url, address, origin, internalPort, client, signal);
+    const declared = Number(req.headers.get("content-length") ?? 0);
+    if (declared > limits.maxMessageBytes) {
+      return errorResponse(tooLarge(limits.maxMessageBytes), origin);
+    }
+    return await forwardPoll(req, url, address, origin, {
+      port: internalPort,
+      secret,
+      maxBodyBytes: limits.maxMessageBytes,
+      client,
+      signal,
+    });
   };
+}
+
+interface PollTarget {
+  port: number;
+  secret: string;
+  maxBodyBytes: number;
+  client: Deno.HttpClient;
+  signal: AbortSignal | undefined;
 }
 
 async function forwardPoll(
@@ -92,11 +135,12 @@ async function forwardPoll(
   url: URL,
   address: string | null,
   origin: string | null,
-  port: number,
-  client: Deno.HttpClient,
-  signal: AbortSignal | undefined,
+  target: PollTarget,
 ): Promise<Response> {
+  const { port, client, signal } = target;
   const hasBody = req.method !== "GET" && req.method !== "HEAD";
+  // Counted while it streams, whatever the framing (chunked bodies declare no length).
+  const body = hasBody && req.body ? capBody(req.body, target.maxBodyBytes) : null;
   // A long-poll GET is held for up to pingInterval: a client leaving meanwhile must end it,
   // or its next poll would overlap this one and engine.io would drop the session. Listened
   // to only until the answer starts: afterwards Deno.serve cancels the body stream itself,
@@ -109,13 +153,14 @@ async function forwardPoll(
   try {
     upstream = await fetch(`http://127.0.0.1:${port}${url.pathname}${url.search}`, {
       method: req.method,
-      headers: forwardHeaders(req.headers, address, false),
-      body: hasBody ? req.body : null,
+      headers: forwardHeaders(req.headers, address, false, target.secret),
+      body: body?.stream ?? null,
       signal: abort.signal,
       redirect: "manual",
       client,
     });
   } catch {
+    if (body?.exceeded()) return errorResponse(tooLarge(target.maxBodyBytes), origin);
     // The client went away, or the internal server closed the poll while shutting down.
     return errorResponse(unavailable(), origin, true, 502);
   } finally {
@@ -134,7 +179,12 @@ async function forwardPoll(
   });
 }
 
-function forwardHeaders(source: Headers, address: string | null, websocket: boolean): Headers {
+function forwardHeaders(
+  source: Headers,
+  address: string | null,
+  websocket: boolean,
+  secret: string,
+): Headers {
   const drop = new Set(HOP_BY_HOP);
   for (const token of (source.get("connection") ?? "").split(",")) {
     drop.add(token.trim().toLowerCase());
@@ -151,6 +201,7 @@ function forwardHeaders(source: Headers, address: string | null, websocket: bool
   // Replaces whatever the client sent: the inner server trusts this header only because
   // nothing but this hop can reach it.
   if (address !== null) headers.set(FORWARDED_FOR, address);
+  headers.set(HOP_SECRET_HEADER, secret);
   return headers;
 }
 
@@ -186,119 +237,10 @@ function errorResponse(
   return new Response(JSON.stringify({ error: error.toPayload() }), { status, headers });
 }
 
+function tooLarge(max: number): AppError {
+  return new AppError("MESSAGE_TOO_LARGE", `A socket message may be at most ${max} bytes`);
+}
+
 function unavailable(): AppError {
   return new AppError("INTERNAL_ERROR", "The realtime server is unavailable");
-}
-
-function remoteAddress(info: Deno.ServeHandlerInfo): string | null {
-  const addr = info.remoteAddr;
-  return addr.transport === "tcp" || addr.transport === "udp" ? addr.hostname : null;
-}
-
-type Frame = string | ArrayBuffer;
-
-// deno.json also loads the "dom" lib, whose WebSocket constructor hides Deno's overload
-// taking handshake headers.
-const DenoWebSocket = WebSocket as unknown as new (
-  url: string,
-  options: { headers: HeadersInit },
-) => WebSocket;
-
-/**
- * One public WebSocket piped to one internal WebSocket. Frames are forwarded as they are
- * (engine.io packets); frames arriving before the other side is open are queued in order.
- */
-class WebSocketPipe {
-  readonly response: Response;
-  readonly #outer: WebSocket;
-  readonly #inner: WebSocket;
-  readonly #toInner: Frame[] = [];
-  readonly #toOuter: Frame[] = [];
-  readonly #onDone: () => void;
-  #done = false;
-  #outerCloseWhenOpen: { code: number; reason: string } | null = null;
-
-  constructor(req: Request, innerUrl: string, headers: Headers, onDone: () => void) {
-    this.#onDone = onDone;
-    const { socket, response } = Deno.upgradeWebSocket(req);
-    this.response = response;
-    this.#outer = socket;
-    this.#inner = new DenoWebSocket(innerUrl, { headers });
-    for (const ws of [this.#outer, this.#inner]) ws.binaryType = "arraybuffer";
-
-    this.#outer.onopen = () => {
-      this.#drain(this.#outer, this.#toOuter);
-      const pending = this.#outerCloseWhenOpen;
-      if (pending !== null) this.#closeOuter(pending.code, pending.reason);
-    };
-    this.#inner.onopen = () => this.#drain(this.#inner, this.#toInner);
-    this.#outer.onmessage = (e) => this.#forward(this.#inner, this.#toInner, e.data);
-    this.#inner.onmessage = (e) => this.#forward(this.#outer, this.#toOuter, e.data);
-    this.#outer.onclose = (e) => this.#closeInner(e.code, e.reason);
-    this.#inner.onclose = (e) => this.#closeOuter(e.code, e.reason);
-    // An error is always followed by a close event, which carries it to the other side.
-    this.#outer.onerror = () => {};
-    this.#inner.onerror = () => {};
-  }
-
-  close(code: number, reason: string): void {
-    this.#closeOuter(code, reason);
-    this.#closeInner(code, reason);
-  }
-
-  #forward(to: WebSocket, queue: Frame[], data: unknown): void {
-    if (typeof data !== "string" && !(data instanceof ArrayBuffer)) return;
-    if (to.readyState === WebSocket.OPEN) {
-      to.send(data);
-    } else if (to.readyState === WebSocket.CONNECTING) {
-      if (queue.length >= MAX_PENDING_FRAMES) return this.close(1008, "too many early frames");
-      queue.push(data);
-    }
-  }
-
-  #drain(ws: WebSocket, queue: Frame[]): void {
-    for (const frame of queue.splice(0)) ws.send(frame);
-  }
-
-  #closeInner(code: number, reason: string): void {
-    this.#finish();
-    const ws = this.#inner;
-    if (ws.readyState === WebSocket.CLOSING || ws.readyState === WebSocket.CLOSED) return;
-    // A client socket may only send 1000 or 3000-4999 (WHATWG); engine.io ignores the code.
-    if (code === 1000 || (code >= 3000 && code <= 4999)) ws.close(code, truncate(reason));
-    else ws.close(1000, truncate(reason));
-  }
-
-  #closeOuter(code: number, reason: string): void {
-    this.#finish();
-    const ws = this.#outer;
-    if (ws.readyState === WebSocket.CLOSING || ws.readyState === WebSocket.CLOSED) return;
-    if (ws.readyState === WebSocket.CONNECTING) {
-      // The upgrade response is not sent yet: deliver what the inner side sent, then close.
-      this.#outerCloseWhenOpen = { code, reason };
-      return;
-    }
-    if (code === 1005) ws.close();
-    // 1006/1015 are never sent on the wire; an abnormal inner end is an internal error here.
-    else if (code === 1006 || code === 1015 || !isSendable(code)) ws.close(1011, "upstream closed");
-    else ws.close(code, truncate(reason));
-  }
-
-  #finish(): void {
-    if (this.#done) return;
-    this.#done = true;
-    this.#onDone();
-  }
-}
-
-function isSendable(code: number): boolean {
-  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
-    (code >= 3000 && code <= 4999);
-}
-
-/** Close reasons are limited to 123 UTF-8 bytes. */
-function truncate(reason: string): string {
-  const bytes = new TextEncoder().encode(reason);
-  if (bytes.length <= 123) return reason;
-  return new TextDecoder().decode(bytes.slice(0, 120)).replace(/\uFFFD$/, "");
 }

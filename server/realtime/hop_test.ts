@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { createSocketHop } from "./hop.ts";
+import { HOP_SECRET_HEADER } from "./inner_guard.ts";
 import {
   ALLOWED_ORIGIN,
   connectError,
@@ -12,6 +13,7 @@ import {
 } from "./test_support.ts";
 
 const HANDSHAKE = "/socket.io/?EIO=4&transport=polling";
+const FAKE_SECRET = "fake-inner-secret";
 
 /** A stand-in for the internal server, recording what the hop sends it. */
 function fakeInner(handler: (req: Request) => Response | Promise<Response>) {
@@ -28,6 +30,7 @@ function publicServer(internalPort: number) {
   const shutdown = new AbortController();
   const hop = createSocketHop({
     internalPort,
+    secret: FAKE_SECRET,
     isOriginAllowed: (origin) => origin === null || origin === ALLOWED_ORIGIN,
     signal: shutdown.signal,
   });
@@ -201,6 +204,7 @@ Deno.test("hop: polling requests are forwarded as they are, plus X-Forwarded-For
     assert.equal(url.pathname + url.search, "/socket.io/?EIO=4&transport=polling&sid=abc");
     assert.equal(req.headers.get("x-forwarded-for"), "127.0.0.1");
     assert.equal(req.headers.get("x-custom"), "kept");
+    assert.equal(req.headers.get(HOP_SECRET_HEADER), FAKE_SECRET, "the hop proves itself");
     assert.equal(req.headers.get("origin"), ALLOWED_ORIGIN);
     assert.equal(req.headers.get("host"), `127.0.0.1:${inner.port}`);
   } finally {

@@ -7,6 +7,9 @@ import { bridgeRoomEvents } from "./bridge.ts";
 import { type RealtimeServer, registerHandlers } from "./handlers.ts";
 import { createSocketHop } from "./hop.ts";
 import { DEFAULT_RATE_LIMIT, type RateLimit } from "../http/rate_limit.ts";
+import type { ClientKeyOf } from "./client_address.ts";
+import { guardInnerServer, newHopSecret } from "./inner_guard.ts";
+import { DEFAULT_SOCKET_LIMITS, type SocketLimits } from "./socket_limits.ts";
 
 export interface RealtimeOptions {
   commands: SessionCommands;
@@ -16,17 +19,20 @@ export interface RealtimeOptions {
   now?: () => number;
   /** Per-socket events, and per-address handshakes. Default 30 per 1000 ms. */
   rateLimit?: RateLimit;
+  /** Message size, unsent bytes and sockets per address (tests lower them). */
+  limits?: Partial<SocketLimits>;
+  /** The address per-address limits count under; default the TCP peer. */
+  clientKey?: ClientKeyOf;
 }
 
 export interface Realtime {
   /** The public `Deno.serve` handler for everything under `/socket.io/`. */
   handle(req: Request, info: Deno.ServeHandlerInfo): Promise<Response>;
   io: Server<ClientToServerEvents, ServerToClientEvents>;
+  /** The loopback port of the internal server (tests prove it refuses everyone but the hop). */
+  internalPort: number;
   close(): Promise<void>;
 }
-
-/** Socket frames carry commands and progress only; upload bytes go through tus. */
-export const MAX_SOCKET_MESSAGE_BYTES = 64 * 1024;
 
 /** How long close() waits for the farewell status to reach the transports. */
 const FAREWELL_FLUSH_MS = 1000;
@@ -38,17 +44,21 @@ const FAREWELL_FLUSH_MS = 1000;
 export async function startRealtime(options: RealtimeOptions): Promise<Realtime> {
   const now = options.now ?? Date.now;
   const rateLimit = options.rateLimit ?? DEFAULT_RATE_LIMIT;
+  const limits = { ...DEFAULT_SOCKET_LIMITS, ...options.limits };
+  const secret = newHopSecret();
   const httpServer = createServer();
   const io: RealtimeServer = new Server(httpServer, {
     path: "/socket.io/",
     serveClient: false,
-    maxHttpBufferSize: MAX_SOCKET_MESSAGE_BYTES,
+    // The same cap as the hop's, which refuses bigger messages before they get here.
+    maxHttpBufferSize: limits.maxMessageBytes,
     // Loopback hop: compressing here only costs CPU; the public side may compress.
     httpCompression: false,
     perMessageDeflate: false,
     // No `cors` option on purpose: the hop answers preflights and sets the CORS headers
     // from the same isOriginAllowed, and strips any the internal server would add.
   });
+  guardInnerServer(httpServer, secret);
   registerHandlers(io, { commands: options.commands, now, rateLimit });
   const unsubscribe = bridgeRoomEvents(io, options.events, { now });
 
@@ -69,6 +79,9 @@ export async function startRealtime(options: RealtimeOptions): Promise<Realtime>
   const shutdown = new AbortController();
   const handle = createSocketHop({
     internalPort,
+    secret,
+    limits,
+    clientKey: options.clientKey,
     isOriginAllowed: options.isOriginAllowed,
     signal: shutdown.signal,
   });
@@ -86,7 +99,7 @@ export async function startRealtime(options: RealtimeOptions): Promise<Realtime>
     return closing;
   };
 
-  return { handle, io, close };
+  return { handle, io, internalPort, close };
 }
 
 /**

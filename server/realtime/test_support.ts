@@ -15,6 +15,7 @@ import type { SessionCommands } from "../upload/commands.ts";
 import { EventBus } from "../upload/event_bus.ts";
 import type { RateLimit } from "../http/rate_limit.ts";
 import { type Realtime, startRealtime } from "./socket_server.ts";
+import type { SocketLimits } from "./socket_limits.ts";
 
 export type Client = ClientSocket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -80,6 +81,7 @@ export class FakeCommands implements SessionCommands {
 export interface HarnessOptions {
   now?: () => number;
   rateLimit?: RateLimit;
+  limits?: Partial<SocketLimits>;
 }
 
 export interface ConnectOptions {
@@ -104,6 +106,7 @@ export class Harness implements AsyncDisposable {
       isOriginAllowed: (origin) => origin === null || origin === ALLOWED_ORIGIN,
       now: options.now,
       rateLimit: options.rateLimit,
+      limits: options.limits,
     });
     h.server = Deno.serve(
       { port: 0, hostname: "127.0.0.1", onListen: () => {} },
