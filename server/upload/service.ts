@@ -515,8 +515,9 @@ export class UploadService implements SessionCommands {
     let chain = Promise.resolve();
     const checkpoint = (offset: number) => {
       chain = chain.then(async () => {
-        if (offset <= current.offset) return;
+        if (offset <= current.offset || current.status !== "uploading") return;
         current = await this.#commitOffset(current, offset);
+        if (current.status !== "uploading") controller.abort("superseded" satisfies StopReason);
         if (!current.typeChecked && offset >= SNIFF_BYTES && !(await this.#typeOk(current))) {
           controller.abort("type" satisfies StopReason);
         }
@@ -564,8 +565,10 @@ export class UploadService implements SessionCommands {
         `Cannot append to "${id}": the body is longer than the upload`,
       );
     } else {
-      current = await this.#commitOffset(current, result.offset, true);
+      // Stopped by expiry: the bytes count, but they must not renew the lease the sweep ends.
+      current = await this.#commitOffset(current, result.offset, true, stop !== "expired");
     }
+    if (current.status !== "uploading") throw this.#terminalError(current, "append to");
 
     if (stop === "type") return await this.#rejectContent(current);
     if (stop === "pause") {
@@ -674,17 +677,34 @@ export class UploadService implements SessionCommands {
         if (session?.status === "active") continue;
       }
       if (upload.status !== "failed" && upload.status !== "cancelled") {
-        this.#active.get(upload.id)?.abort("expired" satisfies StopReason);
-        await this.#storage.removePart(upload.id);
-        await this.#store.putUpload({
-          ...upload,
-          status: "failed",
-          error: { code: "UPLOAD_EXPIRED", message: "The upload expired before it was finished" },
-        });
+        await this.#expireUpload(upload.id);
       } else if (upload.expiresAt + RETAIN_EXPIRED_MS <= now) {
         await this.#storage.removePart(upload.id);
         await this.#store.deleteUpload(upload.id);
       }
+    }
+  }
+
+  /**
+   * Like session expiry: stop the PATCH in flight first, then take the upload's lock, so the
+   * part is never removed under a writer that would then commit an offset over a missing file.
+   */
+  async #expireUpload(id: string): Promise<void> {
+    this.#active.get(id)?.abort("expired" satisfies StopReason);
+    const lock = await this.#lock(id);
+    try {
+      const fresh = await this.#store.getUpload(id);
+      if (!fresh || isSettled(fresh)) return;
+      await this.#storage.removePart(id);
+      await this.#store.putUpload({
+        ...fresh,
+        status: "failed",
+        error: { code: "UPLOAD_EXPIRED", message: "The upload expired before it was finished" },
+        updatedAt: this.#now(),
+      });
+      this.#speeds.forget(id);
+    } finally {
+      await lock.release();
     }
   }
 
@@ -796,17 +816,28 @@ export class UploadService implements SessionCommands {
     await this.#store.putUpload(record);
   }
 
-  async #commitOffset(upload: UploadRecord, offset: number, final = false): Promise<UploadRecord> {
+  async #commitOffset(
+    upload: UploadRecord,
+    offset: number,
+    final = false,
+    renew = true,
+  ): Promise<UploadRecord> {
+    // A PATCH that was stopped must not resurrect an upload someone else ended meanwhile
+    // (expired, cancelled, failed): its record, not the writer's copy, is the truth.
+    const stored = await this.#store.getUpload(upload.id);
+    if (!stored || (isSettled(stored) && stored.status !== upload.status)) {
+      return stored ?? { ...upload, status: "cancelled" };
+    }
     const now = this.#now();
     const next = {
       ...upload,
       offset,
       updatedAt: now,
-      expiresAt: now + this.#config.sessionTimeoutMs,
+      expiresAt: renew ? now + this.#config.sessionTimeoutMs : upload.expiresAt,
     };
     await this.#store.putUpload(next);
     this.#speeds.record(upload.id, offset, now);
-    await this.#touch(upload.sessionId);
+    if (renew) await this.#touch(upload.sessionId);
     if (!final && upload.sessionId && upload.concat === "none") {
       await this.#publishProgress(upload.sessionId, upload.id);
     }
@@ -1154,6 +1185,12 @@ export class UploadService implements SessionCommands {
     });
     await this.#publishProgress(session.id, undefined);
   }
+}
+
+/** Ended by someone: no PATCH may turn it back into `uploading`. */
+function isSettled(upload: UploadRecord): boolean {
+  return upload.status === "completed" || upload.status === "cancelled" ||
+    upload.status === "failed";
 }
 
 /** Cancelled and refused files free their place in the session's file limit. */
