@@ -30,7 +30,8 @@ export function createApp(deps: AppDeps): Hono {
 
   app.onError((error, c) => {
     const appError = toAppError(error);
-    if (appError.code === "INTERNAL_ERROR") {
+    // A 5xx is our own fault (or a full disk, 507): always worth an operator's look.
+    if (appError.status >= 500) {
       console.error("Request failed:", c.req.method, c.req.path, error);
     }
     const headers = new Headers(appError.headers);

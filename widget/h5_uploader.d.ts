@@ -55,6 +55,7 @@ export type ErrorCode =
   | "TUS_VERSION_UNSUPPORTED"
   | "ORIGIN_NOT_ALLOWED"
   | "STORAGE_ERROR"
+  | "STORAGE_FULL"
   | "INTERNAL_ERROR";
 
 export interface FileError {

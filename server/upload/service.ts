@@ -15,6 +15,7 @@ import { AppError } from "../errors.ts";
 import type { Locker } from "../lock/locker.ts";
 import type { SessionRecord, StateStore, UploadRecord } from "../state/store.ts";
 import { isValidUploadId, type UploadStorage } from "../storage/storage.ts";
+import { isDiskFull } from "../storage/disk_full.ts";
 import type { SessionCommands } from "./commands.ts";
 import type { EventBus } from "./event_bus.ts";
 import {
@@ -539,8 +540,7 @@ export class UploadService implements SessionCommands {
     } catch (error) {
       await chain.catch(() => {});
       this.#active.delete(id);
-      await this.#fail(current, "STORAGE_ERROR", `Cannot store upload "${id}"`);
-      throw new AppError("STORAGE_ERROR", `Cannot store upload "${id}"`, { cause: error });
+      throw await this.#storageFailed(current, error);
     }
     this.#active.delete(id);
     const stop = controller.signal.aborted ? (controller.signal.reason as StopReason) : null;
@@ -886,6 +886,26 @@ export class UploadService implements SessionCommands {
     const message = `The content of "${upload.filename}" is not an allowed type`;
     await this.#fail({ ...upload, offset: 0 }, "FILE_TYPE_NOT_ALLOWED", message);
     throw new AppError("FILE_TYPE_NOT_ALLOWED", message);
+  }
+
+  /**
+   * A write that failed leaves bytes past the committed offset (written, never synced nor
+   * committed): they are dropped, so a full disk gets its space back and the client resumes
+   * from HEAD's offset. The error is logged by the HTTP layer (every 5xx is).
+   */
+  async #storageFailed(upload: UploadRecord, error: unknown): Promise<AppError> {
+    const full = isDiskFull(error);
+    const code = full ? "STORAGE_FULL" : "STORAGE_ERROR";
+    const message = full
+      ? `Cannot store upload "${upload.id}": the disk is full (${upload.offset} bytes kept)`
+      : `Cannot store upload "${upload.id}"`;
+    try {
+      await this.#storage.truncate(upload.id, upload.offset);
+      await this.#fail(upload, code, message);
+    } catch (cleanup) {
+      console.error(`Cannot clean up after the failed write of "${upload.id}":`, cleanup);
+    }
+    return new AppError(code, message, { cause: error });
   }
 
   async #fail(upload: UploadRecord, code: ErrorCode, message: string): Promise<void> {
