@@ -17,6 +17,8 @@ export interface Config {
   tokenTtlMs: number;
   /** Socket.IO handshakes per client address, and events per socket, per second. */
   socketRate: number;
+  /** How long ended sessions (and ended anonymous uploads) keep their records. */
+  sessionRetentionMs: number;
 }
 
 const MEDIA_TYPES = ["image/*", "video/*"];
@@ -40,6 +42,8 @@ export const DEFAULTS = {
   H5_TOKEN_TTL_MS: String(24 * 60 * 60 * 1000),
   /** Socket.IO handshakes per client address, and events per socket, per second. */
   H5_SOCKET_RATE: "30",
+  /** Ended sessions and their upload records are deleted this long after they end. */
+  H5_SESSION_RETENTION_MS: String(24 * 60 * 60 * 1000),
 } as const;
 
 export class ConfigError extends Error {
@@ -161,5 +165,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     maxRetries: parseInteger("H5_MAX_RETRIES", get("H5_MAX_RETRIES"), 0, 100),
     tokenTtlMs: parseInteger("H5_TOKEN_TTL_MS", get("H5_TOKEN_TTL_MS"), 60_000, 2 ** 40),
     socketRate: parseInteger("H5_SOCKET_RATE", get("H5_SOCKET_RATE"), 1, 1_000_000),
+    sessionRetentionMs: parseInteger(
+      "H5_SESSION_RETENTION_MS",
+      get("H5_SESSION_RETENTION_MS"),
+      0,
+      365 * 24 * 3600 * 1000,
+    ),
   };
 }

@@ -33,12 +33,19 @@ import {
   isTerminal,
   visibleFiles,
 } from "./snapshot.ts";
+import { purgeEndedSessions } from "./retention.ts";
 import { SpeedMeter } from "./speed.ts";
 import { checkDeclaredType, checkSize } from "./upload_rules.ts";
 
 export type ServiceConfig = Pick<
   Config,
-  "categories" | "maxFileSize" | "sessionTimeoutMs" | "allowAnonymous" | "maxRetries" | "tokenTtlMs"
+  | "categories"
+  | "maxFileSize"
+  | "sessionTimeoutMs"
+  | "allowAnonymous"
+  | "maxRetries"
+  | "tokenTtlMs"
+  | "sessionRetentionMs"
 >;
 
 export interface ServiceDeps {
@@ -72,8 +79,6 @@ export interface PatchInput {
 type StopReason = "pause" | "cancel" | "superseded" | "type" | "expired" | "shutdown";
 
 const TOUCH_EVERY_MS = 1000;
-/** Records of ended uploads stay this long after expiry so clients get 410, not 404. */
-const RETAIN_EXPIRED_MS = 24 * 60 * 60 * 1000;
 
 /**
  * The only writer of sessions and uploads. HTTP routes and socket commands call it; it
@@ -678,11 +683,39 @@ export class UploadService implements SessionCommands {
       }
       if (upload.status !== "failed" && upload.status !== "cancelled") {
         await this.#expireUpload(upload.id);
-      } else if (upload.expiresAt + RETAIN_EXPIRED_MS <= now) {
+      } else if (upload.expiresAt + this.#config.sessionRetentionMs <= now) {
+        // Kept until now so clients got 410, not 404.
         await this.#storage.removePart(upload.id);
         await this.#store.deleteUpload(upload.id);
+        this.#speeds.forget(upload.id);
       }
     }
+    await purgeEndedSessions(
+      {
+        store: this.#store,
+        storage: this.#storage,
+        lockSession: (id) => this.#locker.acquire(`session:${id}`, { timeoutMs: 10_000 }),
+        forget: (sessionId, uploadIds) => {
+          this.#touched.delete(sessionId);
+          for (const id of uploadIds) this.#speeds.forget(id);
+        },
+      },
+      now,
+      this.#config.sessionRetentionMs,
+    );
+    // An entry older than the touch interval throttles nothing: it only takes room.
+    for (const [id, at] of this.#touched) {
+      if (now - at >= TOUCH_EVERY_MS) this.#touched.delete(id);
+    }
+  }
+
+  /** What the service holds in memory, for tests and the soak bench: it must not only grow. */
+  stateSizes(): { speedMeters: number; touchedSessions: number; activeWrites: number } {
+    return {
+      speedMeters: this.#speeds.size,
+      touchedSessions: this.#touched.size,
+      activeWrites: this.#active.size,
+    };
   }
 
   /**
@@ -919,6 +952,8 @@ export class UploadService implements SessionCommands {
       updatedAt: now,
     };
     await this.#store.putUpload(failed);
+    // A resumed upload starts a new meter (restart); a failed one may never come back.
+    this.#speeds.forget(upload.id);
     if (!upload.sessionId || upload.concat !== "none") return;
     this.#bus.publish({
       name: "upload-failed",
@@ -960,6 +995,7 @@ export class UploadService implements SessionCommands {
         error: null,
       };
       await this.#store.putUpload(part);
+      this.#speeds.forget(upload.id);
       return part;
     }
     const key = this.#storageKey(upload, now);
@@ -1131,7 +1167,8 @@ export class UploadService implements SessionCommands {
       }
       if (changed && changed.concat === "none") await this.#publishProgress(sessionId, changed.id);
     }
-    await this.#touch(sessionId);
+    // Expiry is not activity: renewing the lease would postpone the session's deletion.
+    if (stop !== "expired") await this.#touch(sessionId);
   }
 
   async #publishProgress(sessionId: string, current: string | undefined): Promise<void> {
@@ -1183,6 +1220,7 @@ export class UploadService implements SessionCommands {
         updatedAt: this.#now(),
       };
       await this.#store.putUpload(expired);
+      this.#speeds.forget(upload.id);
       return expired;
     });
     const now = this.#now();
