@@ -30,7 +30,7 @@ async function errorsDuring<T>(run: () => Promise<T>): Promise<{ value: T; error
 }
 
 for (const owner of ["anonymous", "session"] as const) {
-  Deno.test(`expiry - a stalled PATCH of an ${owner} upload ends as expired (410), never 500`, () =>
+  Deno.test(`expiry - a stalled PATCH of ${owner === "session" ? "a session" : "an anonymous"} upload ends as expired (410), never 500`, () =>
     scoped(async (scope) => {
       const server = await startTestServer({ scope, env: TIMEOUT_ENV, sweepEveryMs: 100 });
       const session = owner === "session" ? await createSession(server.url) : null;
