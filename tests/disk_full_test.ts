@@ -90,3 +90,24 @@ Deno.test({
       await server.close();
     }),
 });
+
+Deno.test("storage error - any other failed write answers 500 STORAGE_ERROR and is logged once", () =>
+  scoped(async (scope) => {
+    const server = await startTestServer({ scope });
+    const session = await createSession(server.url);
+    const { location, id } = await createUpload(server.url, session, { size: 1000 });
+    // The part vanishes under the server (an operator, a bad disk): our fault, not the client's.
+    await Deno.remove(`${server.uploadsDir}/.parts/${id}`);
+    const logged: string[] = [];
+    const original = console.error;
+    console.error = (...args: unknown[]) => void logged.push(args.map(String).join(" "));
+    let answer;
+    try {
+      answer = await patch(location, session.token, 0, fileBytes(1000));
+    } finally {
+      console.error = original;
+    }
+    assert.equal(answer.status, 500);
+    assert.equal(answer.error?.code, "STORAGE_ERROR");
+    assert.equal(logged.filter((l) => l.includes(id)).length, 1, logged.join("\n"));
+  }));

@@ -10,7 +10,7 @@
  * Loopback only, bounded in time and count. The first minute is the ramp and is not judged.
  */
 import { DatabaseSync } from "node:sqlite";
-import { startSoakServer } from "./server.ts";
+import { type ServerStats, startSoakServer } from "./server.ts";
 import { flatCheck, perMinute, SoakStats } from "./stats.ts";
 import { runWorker, type SoakPlan, type WorkerContext } from "./worker.ts";
 
@@ -69,13 +69,19 @@ function stateRows(dataDir: string): { sessions: number; uploads: number } | nul
 }
 
 const stats = new SoakStats();
-const dataDir = await Deno.makeTempDir({ prefix: "h5-soak-" });
-const server = await startSoakServer(dataDir, stats);
-const sockets = { open: 0, peak: 0 };
-const started = performance.now();
+let started = performance.now();
 const elapsed = () => (performance.now() - started) / 1000;
+const dataDir = await Deno.makeTempDir({ prefix: "h5-soak-" });
+const gcProbe = Deno.args.includes("--gc-probe");
+const serverStats: ({ at: number } & ServerStats)[] = [];
+const server = await startSoakServer(dataDir, stats, {
+  gcProbe,
+  onStats: (line) => serverStats.push({ at: elapsed(), ...line }),
+});
+const sockets = { open: 0, peak: 0 };
 const endAt = minutes * 60;
 const rows: { at: number; sessions: number; uploads: number }[] = [];
+started = performance.now();
 console.log(
   `soak: ${minutes} min, ${plan.sessions} sessions x ${plan.watchersPerSession} watchers, ` +
     `server pid ${server.pid}, data in ${dataDir}`,
@@ -84,12 +90,18 @@ console.log(
 const sampler = setInterval(() => {
   const at = elapsed();
   const rssMiB = server.rssMiB();
-  if (Number.isFinite(rssMiB) && at <= endAt) stats.rss.push({ at, rssMiB });
+  // Only samples under load: from endAt the workers wind down and close their sockets.
+  if (Number.isFinite(rssMiB) && at < endAt) stats.rss.push({ at, rssMiB });
   if (Math.round(at) % 30 < 5) {
     const state = stateRows(dataDir);
     if (state) rows.push({ at, ...state });
+    const last = serverStats.at(-1);
+    const heap = last
+      ? `heap ${last.heapUsedMiB}/${last.heapTotalMiB} MiB, external ${last.externalMiB} MiB, ` +
+        `meters ${last.speedMeters}, touched ${last.touchedSessions}, writes ${last.activeWrites}, `
+      : "";
     console.log(
-      `[${clock(at)}] RSS ${rssMiB.toFixed(1)} MiB, sockets ${sockets.open}, ` +
+      `[${clock(at)}] RSS ${rssMiB.toFixed(1)} MiB, ${heap}sockets ${sockets.open}, ` +
         `files completed ${stats.counts.get("files completed") ?? 0}, ` +
         `rows ${state ? `${state.sessions} sessions/${state.uploads} uploads` : "?"}, ` +
         `errors ${stats.errors}`,
@@ -139,6 +151,19 @@ if (finalRows) {
   console.log(
     `state rows at the end: ${finalRows.sessions} sessions, ${finalRows.uploads} uploads ` +
       `(over time: ${rows.map((r) => `${clock(r.at)} ${r.sessions}/${r.uploads}`).join(", ")})`,
+  );
+}
+const settled = serverStats.filter((s) => s.at < endAt);
+if (settled.length) {
+  const first = settled.find((s) => s.at >= 60) ?? settled[0]!;
+  const lastLine = settled.at(-1)!;
+  console.log(
+    `server heap used${gcProbe ? " (after a full GC)" : ""}: ${first.heapUsedMiB} MiB at ` +
+      `${clock(first.at)}, ${lastLine.heapUsedMiB} MiB at ${
+        clock(lastLine.at)
+      }; in-memory maps at ` +
+      `the end: ${lastLine.speedMeters} speed meters, ${lastLine.touchedSessions} touch marks, ` +
+      `${lastLine.activeWrites} writes in flight`,
   );
 }
 console.log("load exercised:");

@@ -1,8 +1,18 @@
 /** The server under soak: a child process, so its RSS is its own. */
-import { waitForListening } from "../lib/child.ts";
 import type { SoakStats } from "./stats.ts";
 
-const MAIN = new URL("../../server/main.ts", import.meta.url).pathname;
+const SERVE = new URL("./serve.ts", import.meta.url).pathname;
+
+/** One `soak-stats` line of the server (see serve.ts). */
+export interface ServerStats {
+  rssMiB: number;
+  heapUsedMiB: number;
+  heapTotalMiB: number;
+  externalMiB: number;
+  speedMeters: number;
+  touchedSessions: number;
+  activeWrites: number;
+}
 
 export interface SoakServer {
   port: number;
@@ -13,8 +23,8 @@ export interface SoakServer {
 }
 
 export const SOAK_ENV = {
-  // Abandoned sessions expire after 15 s and are deleted 30 s later: the soak reaches the
-  // steady state (as many sessions ending as starting) within its first minute.
+  // Abandoned sessions expire after 15 s and are deleted 30 s later, so expiry and deletion
+  // run all along the soak, not only after the default 30 minutes and 24 hours.
   H5_SESSION_TIMEOUT_MS: "15000",
   H5_SESSION_RETENTION_MS: "30000",
   // Every socket and session here comes from one or two loopback addresses.
@@ -29,10 +39,18 @@ function freePort(): number {
 }
 
 /** Starts the server; every stderr line counts as an error (a 5xx or a failed sweep logs one). */
-export async function startSoakServer(dataDir: string, stats: SoakStats): Promise<SoakServer> {
+export async function startSoakServer(
+  dataDir: string,
+  stats: SoakStats,
+  options: { gcProbe: boolean; onStats: (line: ServerStats) => void },
+): Promise<SoakServer> {
   const port = freePort();
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN],
+    args: [
+      "run",
+      "-A",
+      ...(options.gcProbe ? ["--v8-flags=--expose-gc", SERVE, "--gc-probe"] : [SERVE]),
+    ],
     env: {
       NO_COLOR: "1",
       PORT: String(port),
@@ -72,11 +90,37 @@ export async function startSoakServer(dataDir: string, stats: SoakStats): Promis
     await status.catch(() => {});
     await stderrDone;
   };
+  const listening = Promise.withResolvers<void>();
+  let out = "";
+  child.stdout.pipeThrough(new TextDecoderStream()).pipeTo(
+    new WritableStream({
+      write(text) {
+        const lines = (out + text).split("\n");
+        out = lines.pop() ?? "";
+        for (const line of lines) {
+          if (line.includes("listening on")) listening.resolve();
+          const json = /^soak-stats (.*)$/.exec(line)?.[1];
+          if (json) options.onStats(JSON.parse(json) as ServerStats);
+        }
+      },
+    }),
+  ).catch(() => {});
+  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    await waitForListening(child.stdout, "h5-uploader", { timeoutMs: 60_000 });
+    await Promise.race([
+      listening.promise,
+      status.then(() => {
+        throw new Error("the server exited before listening");
+      }),
+      new Promise((_, reject) =>
+        timer = setTimeout(() => reject(new Error("the server did not listen in 60 s")), 60_000)
+      ),
+    ]);
   } catch (error) {
     await stop();
     throw error;
+  } finally {
+    clearTimeout(timer);
   }
   return {
     port,

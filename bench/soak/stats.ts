@@ -44,7 +44,7 @@ export function flatCheck(samples: RssSample[], minutes: number, tolerance = 0.1
     return inside.length ? inside.reduce((a, b) => a + b, 0) / inside.length : NaN;
   };
   const secondMinuteMiB = mean(60, 120);
-  const lastMinuteMiB = mean((minutes - 1) * 60, minutes * 60 + 1);
+  const lastMinuteMiB = mean((minutes - 1) * 60, minutes * 60);
   const change = (lastMinuteMiB - secondMinuteMiB) / secondMinuteMiB;
   return {
     secondMinuteMiB,

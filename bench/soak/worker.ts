@@ -58,6 +58,9 @@ function pickPath(): Path {
 }
 
 export async function runWorker(ctx: WorkerContext, index: number): Promise<void> {
+  // The first session is cut short at random so sessions end (and new ones start) spread
+  // over time from the first minute on, not all together when the first 20 files are done.
+  let files = 1 + Math.floor(Math.random() * ctx.plan.filesPerSession);
   while (!ctx.stopping()) {
     const session = await createSession(ctx, index);
     if (!session) return;
@@ -65,7 +68,7 @@ export async function runWorker(ctx: WorkerContext, index: number): Promise<void
       Array.from({ length: ctx.plan.watchersPerSession }, () => connectWatcher(ctx, session)),
     )).filter((s): s is Socket => s !== null);
     try {
-      for (let i = 0; i < ctx.plan.filesPerSession && !ctx.stopping(); i++) {
+      for (let i = 0; i < files && !ctx.stopping(); i++) {
         await oneFile(ctx, session, watchers[0] ?? null, pickPath());
       }
       if (!ctx.stopping() && Math.random() < ctx.plan.abandonShare) {
@@ -78,6 +81,7 @@ export async function runWorker(ctx: WorkerContext, index: number): Promise<void
     } finally {
       for (const socket of watchers) socket.close();
     }
+    files = ctx.plan.filesPerSession;
   }
 }
 

@@ -932,13 +932,14 @@ export class UploadService implements SessionCommands {
     const message = full
       ? `Cannot store upload "${upload.id}": the disk is full (${upload.offset} bytes kept)`
       : `Cannot store upload "${upload.id}"`;
-    try {
-      await this.#storage.truncate(upload.id, upload.offset);
-      await this.#fail(upload, code, message);
-    } catch (cleanup) {
-      console.error(`Cannot clean up after the failed write of "${upload.id}":`, cleanup);
-    }
-    return new AppError(code, message, { cause: error });
+    // Cleanup failures travel with the cause, so the one log line of this event shows them.
+    const problems: unknown[] = [];
+    await this.#storage.truncate(upload.id, upload.offset).catch((e) => problems.push(e));
+    await this.#fail(upload, code, message).catch((e) => problems.push(e));
+    const cause = problems.length
+      ? new AggregateError([error, ...problems], "the write and its cleanup failed")
+      : error;
+    return new AppError(code, message, { cause });
   }
 
   async #fail(upload: UploadRecord, code: ErrorCode, message: string): Promise<void> {
