@@ -682,7 +682,10 @@ export class UploadService implements SessionCommands {
         if (session?.status === "active") continue;
       }
       if (upload.status !== "failed" && upload.status !== "cancelled") {
-        await this.#expireUpload(upload.id);
+        // One upload whose writer will not let go must not keep the others from expiring.
+        await this.#expireUpload(upload.id).catch((error) =>
+          console.error(`Cannot expire upload "${upload.id}" now; next sweep:`, error)
+        );
       } else if (upload.expiresAt + this.#config.sessionRetentionMs <= now) {
         // Kept until now so clients got 410, not 404.
         await this.#storage.removePart(upload.id);
