@@ -11,7 +11,7 @@
  */
 import { DatabaseSync } from "node:sqlite";
 import { type ServerStats, startSoakServer } from "./server.ts";
-import { flatCheck, perMinute, SoakStats } from "./stats.ts";
+import { flatCheck, perMinute, slopeMiBPerMinute, SoakStats } from "./stats.ts";
 import { runWorker, type SoakPlan, type WorkerContext } from "./worker.ts";
 
 const KiB = 1024;
@@ -146,6 +146,12 @@ console.log(
   `RSS flat: second minute ${check.secondMinuteMiB.toFixed(1)} MiB, last minute ` +
     `${check.lastMinuteMiB.toFixed(1)} MiB, change ${(check.change * 100).toFixed(1)} % ` +
     `(limit 10 %): ${check.ok ? "PASS" : "FAIL"}; peak ${peakMiB.toFixed(1)} MiB`,
+);
+// Not the verdict (that is the issue's check above): whether RSS still climbs at the end.
+const half = (minutes * 60) / 2;
+console.log(
+  `RSS slope over the second half (from ${clock(half)}): ` +
+    `${slopeMiBPerMinute(stats.rss, half).toFixed(1)} MiB/min`,
 );
 if (finalRows) {
   console.log(

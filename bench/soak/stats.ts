@@ -71,3 +71,22 @@ export function perMinute(
   }
   return out;
 }
+
+/**
+ * Least-squares slope of RSS (MiB per minute) over the samples from `fromSec` on: whether
+ * memory still climbs at the end of the run (a leak) or has levelled off (a ramp that ended).
+ */
+export function slopeMiBPerMinute(samples: RssSample[], fromSec: number): number {
+  const inside = samples.filter((s) => s.at >= fromSec);
+  if (inside.length < 2) return NaN;
+  const n = inside.length;
+  const mx = inside.reduce((a, s) => a + s.at, 0) / n;
+  const my = inside.reduce((a, s) => a + s.rssMiB, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (const s of inside) {
+    num += (s.at - mx) * (s.rssMiB - my);
+    den += (s.at - mx) ** 2;
+  }
+  return den === 0 ? NaN : (num / den) * 60;
+}

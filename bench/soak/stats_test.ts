@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { flatCheck, perMinute, type RssSample } from "./stats.ts";
+import { flatCheck, perMinute, type RssSample, slopeMiBPerMinute } from "./stats.ts";
 
 const samples = (f: (at: number) => number, minutes: number): RssSample[] =>
   Array.from({ length: minutes * 12 }, (_, i) => ({ at: i * 5, rssMiB: f(i * 5) }));
@@ -17,4 +17,11 @@ Deno.test("soak flatCheck - flat passes, growth of more than 10 % fails, too sho
 Deno.test("soak perMinute - one row per minute with mean and max", () => {
   const rows = perMinute(samples((t) => (t < 60 ? 10 : 20), 2));
   assert.deepEqual(rows.map((r) => [r.minute, r.meanMiB, r.maxMiB]), [[1, 10, 10], [2, 20, 20]]);
+});
+
+Deno.test("soak slopeMiBPerMinute - MiB per minute of the samples after a point", () => {
+  const rising = samples((t) => 100 + t / 6, 4); // 10 MiB a minute
+  assert.ok(Math.abs(slopeMiBPerMinute(rising, 120) - 10) < 1e-9);
+  assert.equal(slopeMiBPerMinute(samples(() => 100, 4), 120), 0);
+  assert.ok(Number.isNaN(slopeMiBPerMinute([], 0)));
 });
