@@ -38,6 +38,8 @@ export const ERRORS = {
   ORIGIN_NOT_ALLOWED: { status: 403, message: "This origin may not use the uploader" },
   MESSAGE_TOO_LARGE: { status: 413, message: "The socket message is too large" },
   STORAGE_ERROR: { status: 500, message: "The server could not store the data" },
+  // RFC 4918 §11.5 507 Insufficient Storage: retryable once space is freed, from HEAD's offset.
+  STORAGE_FULL: { status: 507, message: "The server's disk is full; retry later" },
   INTERNAL_ERROR: { status: 500, message: "Internal server error" },
 } as const satisfies Record<string, { status: number; message: string }>;
 
@@ -57,6 +59,7 @@ export const RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   "CONNECTION_TIMEOUT",
   "RATE_LIMIT_EXCEEDED",
   "STORAGE_ERROR",
+  "STORAGE_FULL",
   "INTERNAL_ERROR",
   "CHECKSUM_MISMATCH",
   "OFFSET_MISMATCH",

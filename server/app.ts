@@ -30,7 +30,7 @@ export function createApp(deps: AppDeps): Hono {
 
   app.onError((error, c) => {
     const appError = toAppError(error);
-    // A 5xx is our own fault whatever its code (STORAGE_ERROR too): always logged.
+    // A 5xx is our own fault (or a full disk, 507): always worth an operator's look.
     if (appError.status >= 500) {
       console.error("Request failed:", c.req.method, c.req.path, error);
     }

@@ -21,6 +21,8 @@ export interface Config {
   lockTimeoutMs: number;
   /** Public WebSockets open at once per client address. */
   maxSocketsPerIp: number;
+  /** How long ended sessions (and ended anonymous uploads) keep their records. */
+  sessionRetentionMs: number;
 }
 
 const MEDIA_TYPES = ["image/*", "video/*"];
@@ -48,6 +50,8 @@ export const DEFAULTS = {
   H5_LOCK_TIMEOUT_MS: "10000",
   /** Public WebSockets open at once per client address (each may hold one whole message). */
   H5_MAX_SOCKETS_PER_IP: "16",
+  /** Ended sessions and their upload records are deleted this long after they end. */
+  H5_SESSION_RETENTION_MS: String(24 * 60 * 60 * 1000),
 } as const;
 
 export class ConfigError extends Error {
@@ -175,6 +179,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       get("H5_MAX_SOCKETS_PER_IP"),
       1,
       1_000_000,
+    ),
+    sessionRetentionMs: parseInteger(
+      "H5_SESSION_RETENTION_MS",
+      get("H5_SESSION_RETENTION_MS"),
+      0,
+      365 * 24 * 3600 * 1000,
     ),
   };
 }

@@ -31,6 +31,8 @@ export interface StartOptions {
   /** How often idle sessions are swept (ms). */
   sweepEveryMs?: number;
   quiet?: boolean;
+  /** The service's clock (tests move it instead of waiting for leases to run out). */
+  now?: () => number;
 }
 
 export async function startServer(
@@ -49,6 +51,7 @@ export async function startServer(
     bus,
     tokens: new TokenSigner(secret),
     config,
+    ...(options.now ? { now: options.now } : {}),
   });
   await service.recover();
 

@@ -57,6 +57,7 @@ export type ErrorCode =
   | "ORIGIN_NOT_ALLOWED"
   | "MESSAGE_TOO_LARGE"
   | "STORAGE_ERROR"
+  | "STORAGE_FULL"
   | "INTERNAL_ERROR";
 
 export interface FileError {

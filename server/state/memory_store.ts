@@ -24,6 +24,12 @@ export class MemoryStore implements StateStore {
     return Promise.resolve(structuredClone(expired));
   }
 
+  listEndedSessions(before: number): Promise<SessionRecord[]> {
+    const ended = [...this.#sessions.values()]
+      .filter((s) => s.status !== "active" && s.expiresAt <= before);
+    return Promise.resolve(structuredClone(ended));
+  }
+
   deleteSession(id: string): Promise<void> {
     this.#sessions.delete(id);
     return Promise.resolve();

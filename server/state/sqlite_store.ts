@@ -32,6 +32,7 @@ export class SqliteStore implements StateStore {
   #getSession: StatementSync;
   #expiredSessions: StatementSync;
   #deleteSession: StatementSync;
+  #endedSessions: StatementSync;
   #putUpload: StatementSync;
   #getUpload: StatementSync;
   #listUploads: StatementSync;
@@ -61,6 +62,9 @@ export class SqliteStore implements StateStore {
       "SELECT data FROM sessions WHERE status = 'active' AND expires_at <= ? ORDER BY expires_at, id",
     );
     this.#deleteSession = db.prepare("DELETE FROM sessions WHERE id = ?");
+    this.#endedSessions = db.prepare(
+      "SELECT data FROM sessions WHERE status <> 'active' AND expires_at <= ? ORDER BY expires_at, id",
+    );
     this.#putUpload = db.prepare(
       `INSERT INTO uploads (id, session_id, status, expires_at, created_at, data)
        VALUES (?, ?, ?, ?, ?, ?)
@@ -91,6 +95,10 @@ export class SqliteStore implements StateStore {
 
   listExpiredSessions(now: number): Promise<SessionRecord[]> {
     return settle(() => parseRows<SessionRecord>(this.#expiredSessions.all(now)));
+  }
+
+  listEndedSessions(before: number): Promise<SessionRecord[]> {
+    return settle(() => parseRows<SessionRecord>(this.#endedSessions.all(before)));
   }
 
   deleteSession(id: string): Promise<void> {

@@ -66,6 +66,8 @@ export interface StateStore {
   /** Sessions with status "active" whose expiresAt <= now. */
   listExpiredSessions(now: number): Promise<SessionRecord[]>;
   deleteSession(id: string): Promise<void>;
+  /** Sessions no longer active (completed, cancelled, expired) whose expiresAt <= before. */
+  listEndedSessions(before: number): Promise<SessionRecord[]>;
 
   putUpload(upload: UploadRecord): Promise<void>;
   getUpload(id: string): Promise<UploadRecord | null>;

@@ -74,6 +74,17 @@ export function runStateStoreContract(
     assert.deepEqual(ids, ["now", "past"]);
   });
 
+  test("listEndedSessions lists every ended status up to the time, never active", async (store) => {
+    await store.putSession(session({ id: "active", expiresAt: 10 }));
+    await store.putSession(session({ id: "done", status: "completed", expiresAt: 10 }));
+    await store.putSession(session({ id: "gone", status: "cancelled", expiresAt: 1_000 }));
+    await store.putSession(session({ id: "old", status: "expired", expiresAt: 500 }));
+    await store.putSession(session({ id: "later", status: "expired", expiresAt: 1_001 }));
+
+    const ids = (await store.listEndedSessions(1_000)).map((s) => s.id).sort();
+    assert.deepEqual(ids, ["done", "gone", "old"]);
+  });
+
   test("listExpiredUploads honours status and time", async (store) => {
     await store.putUpload(upload({ id: "pending", status: "pending", expiresAt: 900 }));
     await store.putUpload(upload({ id: "uploading", status: "uploading", expiresAt: 1_000 }));

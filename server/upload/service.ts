@@ -16,6 +16,7 @@ import { acquireOrLocked } from "../lock/acquire.ts";
 import type { Locker } from "../lock/locker.ts";
 import type { SessionRecord, StateStore, UploadRecord } from "../state/store.ts";
 import { isValidUploadId, type UploadStorage } from "../storage/storage.ts";
+import { isDiskFull } from "../storage/disk_full.ts";
 import type { SessionCommands } from "./commands.ts";
 import type { EventBus } from "./event_bus.ts";
 import { checkContent, SNIFF_BYTES } from "./content_check.ts";
@@ -23,6 +24,7 @@ import { extensionFor, sanitizeFilename } from "./file_types.ts";
 import { declaredMediaType } from "./media_type.ts";
 import type { Principal } from "./principal.ts";
 import { buildSnapshot, isFinalFailure, isTerminal, visibleFiles } from "./snapshot.ts";
+import { purgeEndedSessions } from "./retention.ts";
 import { SpeedMeter } from "./speed.ts";
 import { Concatenation } from "./concatenation.ts";
 import { checkFileQuota, filesHeld, isOpenPartial } from "./quota.ts";
@@ -38,6 +40,7 @@ export type ServiceConfig = Pick<
   | "maxRetries"
   | "tokenTtlMs"
   | "lockTimeoutMs"
+  | "sessionRetentionMs"
 >;
 
 export interface ServiceDeps {
@@ -71,8 +74,6 @@ export interface PatchInput {
 type StopReason = "pause" | "cancel" | "superseded" | "type" | "expired" | "shutdown";
 
 const TOUCH_EVERY_MS = 1000;
-/** Records of ended uploads stay this long after expiry so clients get 410, not 404. */
-const RETAIN_EXPIRED_MS = 24 * 60 * 60 * 1000;
 
 /**
  * The only writer of sessions and uploads. HTTP routes and socket commands call it; it
@@ -548,8 +549,9 @@ export class UploadService implements SessionCommands {
     let chain = Promise.resolve();
     const checkpoint = (offset: number) => {
       chain = chain.then(async () => {
-        if (offset <= current.offset) return;
+        if (offset <= current.offset || current.status !== "uploading") return;
         current = await this.#commitOffset(current, offset);
+        if (current.status !== "uploading") controller.abort("superseded" satisfies StopReason);
         if (!current.typeChecked && offset >= SNIFF_BYTES && !(await this.#typeOk(current))) {
           controller.abort("type" satisfies StopReason);
         }
@@ -571,8 +573,7 @@ export class UploadService implements SessionCommands {
     } catch (error) {
       await chain.catch(() => {});
       this.#active.delete(id);
-      await this.#fail(current, "STORAGE_ERROR", `Cannot store upload "${id}"`);
-      throw new AppError("STORAGE_ERROR", `Cannot store upload "${id}"`, { cause: error });
+      throw await this.#storageFailed(current, error);
     }
     this.#active.delete(id);
     const stop = controller.signal.aborted ? (controller.signal.reason as StopReason) : null;
@@ -597,8 +598,10 @@ export class UploadService implements SessionCommands {
         `Cannot append to "${id}": the body is longer than the upload`,
       );
     } else {
-      current = await this.#commitOffset(current, result.offset, true);
+      // Stopped by expiry: the bytes count, but they must not renew the lease the sweep ends.
+      current = await this.#commitOffset(current, result.offset, true, stop !== "expired");
     }
+    if (current.status !== "uploading") throw this.#terminalError(current, "append to");
 
     if (stop === "type") return await this.#rejectContent(current);
     if (stop === "pause") {
@@ -733,17 +736,65 @@ export class UploadService implements SessionCommands {
         if (session?.status === "active") continue;
       }
       if (upload.status !== "failed" && upload.status !== "cancelled") {
-        this.#active.get(upload.id)?.abort("expired" satisfies StopReason);
-        await this.#storage.removePart(upload.id);
-        await this.#store.putUpload({
-          ...upload,
-          status: "failed",
-          error: { code: "UPLOAD_EXPIRED", message: "The upload expired before it was finished" },
-        });
-      } else if (upload.expiresAt + RETAIN_EXPIRED_MS <= now) {
+        // One upload whose writer will not let go must not keep the others from expiring.
+        await this.#expireUpload(upload.id).catch((error) =>
+          console.error(`Cannot expire upload "${upload.id}" now; next sweep:`, error)
+        );
+      } else if (upload.expiresAt + this.#config.sessionRetentionMs <= now) {
+        // Kept until now so clients got 410, not 404.
         await this.#storage.removePart(upload.id);
         await this.#store.deleteUpload(upload.id);
+        this.#speeds.forget(upload.id);
       }
+    }
+    await purgeEndedSessions(
+      {
+        store: this.#store,
+        storage: this.#storage,
+        lockSession: (id) => this.#locker.acquire(`session:${id}`, { timeoutMs: 10_000 }),
+        forget: (sessionId, uploadIds) => {
+          this.#touched.delete(sessionId);
+          for (const id of uploadIds) this.#speeds.forget(id);
+        },
+      },
+      now,
+      this.#config.sessionRetentionMs,
+    );
+    // An entry older than the touch interval throttles nothing: it only takes room.
+    for (const [id, at] of this.#touched) {
+      if (now - at >= TOUCH_EVERY_MS) this.#touched.delete(id);
+    }
+  }
+
+  /** What the service holds in memory, for tests and the soak bench: it must not only grow. */
+  stateSizes(): { speedMeters: number; touchedSessions: number; activeWrites: number } {
+    return {
+      speedMeters: this.#speeds.size,
+      touchedSessions: this.#touched.size,
+      activeWrites: this.#active.size,
+    };
+  }
+
+  /**
+   * Like session expiry: stop the PATCH in flight first, then take the upload's lock, so the
+   * part is never removed under a writer that would then commit an offset over a missing file.
+   */
+  async #expireUpload(id: string): Promise<void> {
+    this.#active.get(id)?.abort("expired" satisfies StopReason);
+    const lock = await this.#lock(id);
+    try {
+      const fresh = await this.#store.getUpload(id);
+      if (!fresh || isSettled(fresh)) return;
+      await this.#storage.removePart(id);
+      await this.#store.putUpload({
+        ...fresh,
+        status: "failed",
+        error: { code: "UPLOAD_EXPIRED", message: "The upload expired before it was finished" },
+        updatedAt: this.#now(),
+      });
+      this.#speeds.forget(id);
+    } finally {
+      await lock.release();
     }
   }
 
@@ -857,17 +908,28 @@ export class UploadService implements SessionCommands {
     await this.#store.putUpload(record);
   }
 
-  async #commitOffset(upload: UploadRecord, offset: number, final = false): Promise<UploadRecord> {
+  async #commitOffset(
+    upload: UploadRecord,
+    offset: number,
+    final = false,
+    renew = true,
+  ): Promise<UploadRecord> {
+    // A PATCH that was stopped must not resurrect an upload someone else ended meanwhile
+    // (expired, cancelled, failed): its record, not the writer's copy, is the truth.
+    const stored = await this.#store.getUpload(upload.id);
+    if (!stored || (isSettled(stored) && stored.status !== upload.status)) {
+      return stored ?? { ...upload, status: "cancelled" };
+    }
     const now = this.#now();
     const next = {
       ...upload,
       offset,
       updatedAt: now,
-      expiresAt: now + this.#config.sessionTimeoutMs,
+      expiresAt: renew ? now + this.#config.sessionTimeoutMs : upload.expiresAt,
     };
     await this.#store.putUpload(next);
     this.#speeds.record(upload.id, offset, now);
-    await this.#touch(upload.sessionId);
+    if (renew) await this.#touch(upload.sessionId);
     if (!final && upload.sessionId && upload.concat === "none") {
       await this.#publishProgress(upload.sessionId, upload.id);
     }
@@ -917,6 +979,27 @@ export class UploadService implements SessionCommands {
     throw new AppError("FILE_TYPE_NOT_ALLOWED", message);
   }
 
+  /**
+   * A write that failed leaves bytes past the committed offset (written, never synced nor
+   * committed): they are dropped, so a full disk gets its space back and the client resumes
+   * from HEAD's offset. The error is logged by the HTTP layer (every 5xx is).
+   */
+  async #storageFailed(upload: UploadRecord, error: unknown): Promise<AppError> {
+    const full = isDiskFull(error);
+    const code = full ? "STORAGE_FULL" : "STORAGE_ERROR";
+    const message = full
+      ? `Cannot store upload "${upload.id}": the disk is full (${upload.offset} bytes kept)`
+      : `Cannot store upload "${upload.id}"`;
+    // Cleanup failures travel with the cause, so the one log line of this event shows them.
+    const problems: unknown[] = [];
+    await this.#storage.truncate(upload.id, upload.offset).catch((e) => problems.push(e));
+    await this.#fail(upload, code, message).catch((e) => problems.push(e));
+    const cause = problems.length
+      ? new AggregateError([error, ...problems], "the write and its cleanup failed")
+      : error;
+    return new AppError(code, message, { cause });
+  }
+
   async #fail(upload: UploadRecord, code: ErrorCode, message: string): Promise<void> {
     const now = this.#now();
     const retryable = RETRYABLE.has(code);
@@ -928,6 +1011,8 @@ export class UploadService implements SessionCommands {
       updatedAt: now,
     };
     await this.#store.putUpload(failed);
+    // A resumed upload starts a new meter (restart); a failed one may never come back.
+    this.#speeds.forget(upload.id);
     if (!upload.sessionId || upload.concat === "partial") return;
     this.#bus.publish({
       name: "upload-failed",
@@ -970,6 +1055,7 @@ export class UploadService implements SessionCommands {
       };
       await this.#store.putUpload(part);
       await this.#concat.partCompleted(part);
+      this.#speeds.forget(upload.id);
       return part;
     }
     const key = this.#storageKey(upload, now);
@@ -1117,7 +1203,8 @@ export class UploadService implements SessionCommands {
       }
       if (changed && changed.concat === "none") await this.#publishProgress(sessionId, changed.id);
     }
-    await this.#touch(sessionId);
+    // Expiry is not activity: renewing the lease would postpone the session's deletion.
+    if (stop !== "expired") await this.#touch(sessionId);
   }
 
   async #publishProgress(sessionId: string, current: string | undefined): Promise<void> {
@@ -1161,6 +1248,7 @@ export class UploadService implements SessionCommands {
         updatedAt: this.#now(),
       };
       await this.#store.putUpload(expired);
+      this.#speeds.forget(upload.id);
       return expired;
     }, true);
     const now = this.#now();
@@ -1183,6 +1271,12 @@ export class UploadService implements SessionCommands {
     });
     await this.#publishProgress(session.id, undefined);
   }
+}
+
+/** Ended by someone: no PATCH may turn it back into `uploading`. */
+function isSettled(upload: UploadRecord): boolean {
+  return upload.status === "completed" || upload.status === "cancelled" ||
+    upload.status === "failed";
 }
 
 function equalBytes(a: Uint8Array | undefined, b: Uint8Array): boolean {

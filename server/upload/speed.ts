@@ -29,6 +29,11 @@ export class SpeedMeter {
     this.#last.delete(id);
   }
 
+  /** Uploads measured (for tests: it must shrink back when uploads end). */
+  get size(): number {
+    return this.#last.size;
+  }
+
   snapshot(): ReadonlyMap<string, number> {
     return new Map([...this.#last].map(([id, v]) => [id, v.speed]));
   }

@@ -25,6 +25,10 @@ export interface TestServerOptions {
   dataDir?: string;
   /** Disposes the server (and its temp folder) when the scope closes. */
   scope?: Scope;
+  /** How often the expiry sweep runs (default: derived from H5_SESSION_TIMEOUT_MS). */
+  sweepEveryMs?: number;
+  /** The upload service's clock (expiry and retention), e.g. `() => clock.now`. */
+  now?: () => number;
 }
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
@@ -38,7 +42,11 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       HOST: "127.0.0.1",
       ...options.env,
     });
-    running = await startServer(config, { quiet: true });
+    running = await startServer(config, {
+      quiet: true,
+      sweepEveryMs: options.sweepEveryMs,
+      ...(options.now ? { now: options.now } : {}),
+    });
   } catch (error) {
     if (owned) await Deno.remove(dataDir, { recursive: true }).catch(() => {});
     throw error;
