@@ -38,13 +38,13 @@ async function answer(res: Response): Promise<Answer> {
 }
 
 /** POST `Upload-Concat: partial` of `length` bytes (tus-js-client sends no metadata). */
-async function partial(server: TestServer, token: string, length: number): Promise<Answer> {
+async function partial(server: TestServer, token: string | null, length: number): Promise<Answer> {
   return await answer(
     await fetch(server.tusEndpoint, {
       method: "POST",
       headers: {
         ...TUS,
-        ...bearer(token),
+        ...(token ? bearer(token) : {}),
         "Upload-Length": String(length),
         "Upload-Concat": "partial",
       },
@@ -55,7 +55,7 @@ async function partial(server: TestServer, token: string, length: number): Promi
 /** POST `Upload-Concat: final;<paths>` for an image file. */
 async function final(
   server: TestServer,
-  token: string,
+  token: string | null,
   parts: string[],
   filename = "joined.jpg",
 ): Promise<Answer> {
@@ -64,7 +64,7 @@ async function final(
       method: "POST",
       headers: {
         ...TUS,
-        ...bearer(token),
+        ...(token ? bearer(token) : {}),
         "Upload-Concat": `final;${parts.map((p) => new URL(p).pathname).join(" ")}`,
         "Upload-Metadata": metadata({ filename, filetype: "image/jpeg" }),
       },
@@ -323,6 +323,29 @@ Deno.test("concatenation: open partials expire with their session, bytes and all
       const res = await head(url, s.token);
       assert.equal(res.status, 410, `HEAD ${url} after the session expired`);
     }
+  }));
+
+Deno.test("concatenation: an anonymous partial no final joined expires, bytes and all", () =>
+  scoped(async (scope) => {
+    const server = await startTestServer({
+      scope,
+      env: { H5_ALLOW_ANONYMOUS: "true", H5_SESSION_TIMEOUT_MS: "1000" },
+      sweepEveryMs: 100,
+    });
+    const lonely = await created("anonymous partial", partial(server, null, 100));
+    await upload(lonely, null, 0, fileBytes(100));
+    assert.equal((await partFiles(server)).length, 1);
+
+    const watch = new FsWatch(scope, [server.uploadsDir]);
+    await watch.until(
+      async () => ((await partFiles(server)).length === 0 ? true : null),
+      "the unjoined partial's bytes to be removed",
+    );
+    const res = await head(lonely, null);
+    assert.equal(res.status, 410, "HEAD of the expired partial");
+    const late = await final(server, null, [lonely]);
+    assert.equal(late.status, 410, "a final naming the expired partial");
+    assert.equal(late.error?.code, "UPLOAD_EXPIRED");
   }));
 
 Deno.test("concatenation-unfinished: terminating a part fails the final waiting on it, frees the rest", () =>

@@ -55,7 +55,7 @@ export class MemoryStore implements StateStore {
 
   listExpiredUploads(now: number): Promise<UploadRecord[]> {
     const expired = [...this.#uploads.values()]
-      .filter((u) => u.status !== "completed" && u.expiresAt <= now);
+      .filter((u) => u.expiresAt <= now && (u.status !== "completed" || isUnjoinedPartial(u)));
     return Promise.resolve(structuredClone(expired));
   }
 
@@ -67,4 +67,9 @@ export class MemoryStore implements StateStore {
   close(): Promise<void> {
     return Promise.resolve();
   }
+}
+
+/** A finished partial no final has joined is still unfinished work: it expires too. */
+function isUnjoinedPartial(upload: UploadRecord): boolean {
+  return upload.concat === "partial" && upload.consumedBy === undefined;
 }

@@ -77,7 +77,9 @@ export class SqliteStore implements StateStore {
       "SELECT data FROM uploads WHERE session_id = ? ORDER BY created_at, id",
     );
     this.#expiredUploads = db.prepare(
-      `SELECT data FROM uploads WHERE status <> 'completed' AND expires_at <= ?
+      // A finished partial no final has joined is still unfinished work: it expires too.
+      `SELECT data FROM uploads WHERE expires_at <= ? AND (status <> 'completed' OR
+         (json_extract(data, '$.concat') = 'partial' AND json_extract(data, '$.consumedBy') IS NULL))
        ORDER BY expires_at, id`,
     );
     this.#deleteUpload = db.prepare("DELETE FROM uploads WHERE id = ?");

@@ -73,7 +73,7 @@ export interface StateStore {
   getUpload(id: string): Promise<UploadRecord | null>;
   /** A session's uploads, oldest first. */
   listUploads(sessionId: string): Promise<UploadRecord[]>;
-  /** Uploads not completed whose expiresAt <= now. */
+  /** Uploads not completed (or finished partials no final joined) whose expiresAt <= now. */
   listExpiredUploads(now: number): Promise<UploadRecord[]>;
   deleteUpload(id: string): Promise<void>;
 

@@ -93,9 +93,13 @@ export function runStateStoreContract(
     await store.putUpload(upload({ id: "cancelled", status: "cancelled", expiresAt: 10 }));
     await store.putUpload(upload({ id: "completed", status: "completed", expiresAt: 10 }));
     await store.putUpload(upload({ id: "future", status: "uploading", expiresAt: 1_001 }));
+    // A finished partial is unfinished work until a final joins it.
+    const part = { status: "completed", concat: "partial", expiresAt: 10 } as const;
+    await store.putUpload(upload({ id: "open-part", ...part }));
+    await store.putUpload(upload({ id: "joined-part", ...part, consumedBy: "final" }));
 
     const ids = (await store.listExpiredUploads(1_000)).map((u) => u.id).sort();
-    assert.deepEqual(ids, ["cancelled", "failed", "paused", "pending", "uploading"]);
+    assert.deepEqual(ids, ["cancelled", "failed", "open-part", "paused", "pending", "uploading"]);
   });
 
   test("delete removes only the given record", async (store) => {

@@ -96,6 +96,29 @@ export class Concatenation {
     }
   }
 
+  /**
+   * A finished partial that no final joined or waits on, past its expiry: its bytes go and it
+   * fails as expired. Under its claim lock, so a final claiming it at the same moment either
+   * got it first (then it is kept) or finds it failed (then 400 CONCAT_PART_INVALID).
+   */
+  async expireUnjoined(id: string): Promise<void> {
+    const lock = await this.#locker.acquire(`concat:${id}`, { timeoutMs: 10_000 });
+    try {
+      const part = await this.#store.getUpload(id);
+      if (!part || part.status !== "completed" || !isOpenPartial(part)) return;
+      if ((await this.finalsWaitingOn(part)).length > 0) return;
+      await this.#storage.removePart(id);
+      await this.#store.putUpload({
+        ...part,
+        status: "failed",
+        error: { code: "UPLOAD_EXPIRED", message: "No final upload joined this part in time" },
+        updatedAt: this.#steps.now(),
+      });
+    } finally {
+      await lock.release();
+    }
+  }
+
   /** Finals that claimed `part` and are not joined yet (a failed final lets go). */
   async finalsWaitingOn(part: UploadRecord): Promise<UploadRecord[]> {
     // Unfinished uploads: a session's are listed by session; anonymous ones only among all

@@ -735,7 +735,12 @@ export class UploadService implements SessionCommands {
         const session = await this.#store.getSession(upload.sessionId);
         if (session?.status === "active") continue;
       }
-      if (upload.status !== "failed" && upload.status !== "cancelled") {
+      if (upload.status === "completed") {
+        // An anonymous partial no final joined (a session's go with their session).
+        await this.#concat.expireUnjoined(upload.id).catch((error) =>
+          console.error(`Cannot expire partial upload "${upload.id}" now; next sweep:`, error)
+        );
+      } else if (upload.status !== "failed" && upload.status !== "cancelled") {
         // One upload whose writer will not let go must not keep the others from expiring.
         await this.#expireUpload(upload.id).catch((error) =>
           console.error(`Cannot expire upload "${upload.id}" now; next sweep:`, error)
