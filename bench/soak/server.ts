@@ -29,6 +29,7 @@ export const SOAK_ENV = {
   H5_SESSION_RETENTION_MS: "30000",
   // Every socket and session here comes from one or two loopback addresses.
   H5_SOCKET_RATE: "5000",
+  H5_MAX_SOCKETS_PER_IP: "100000",
 };
 
 function freePort(): number {
