@@ -255,7 +255,10 @@ function fail(
   now: () => number,
 ): void {
   const appError = toAppError(error);
-  if (appError !== error) console.error(`realtime: "${event}" failed:`, error);
+  // Not ours to judge (a thrown non-AppError) or a 5xx: our own fault, always logged.
+  if (appError !== error || appError.status >= 500) {
+    console.error(`realtime: "${event}" failed:`, error);
+  }
   const payload: ErrorPayload = appError.toPayload();
   // The event goes first: a client that awaits the ack has then seen the event too.
   socket.emit("error", { event, error: payload, timestamp: new Date(now()).toISOString() });
@@ -265,6 +268,8 @@ function fail(
 /** The client's `connect_error` shows `message` and `data` (the ErrorPayload). */
 function connectError(error: unknown): Error & { data: ErrorPayload } {
   const appError = toAppError(error);
-  if (appError !== error) console.error("realtime: handshake failed:", error);
+  if (appError !== error || appError.status >= 500) {
+    console.error("realtime: handshake failed:", error);
+  }
   return Object.assign(new Error(appError.message), { data: appError.toPayload() });
 }

@@ -245,6 +245,29 @@ for (const transport of ["polling", "websocket"] as const) {
   });
 }
 
+Deno.test("commands: a 5xx AppError is our fault and logged; a 4xx is not", async () => {
+  await using h = await Harness.start();
+  const client = await h.watcher(SESSION_A);
+  const logged: string[] = [];
+  const original = console.error;
+  console.error = (...args: unknown[]) => void logged.push(args.map(String).join(" "));
+  try {
+    assertError(
+      await request(client, "upload-pause", { sessionId: SESSION_A, fileId: "missing" }),
+      "FILE_NOT_FOUND",
+    );
+    assert.deepEqual(logged, [], "a 4xx logs nothing");
+    assertError(
+      await request(client, "upload-pause", { sessionId: SESSION_A, fileId: "disk-full" }),
+      "STORAGE_FULL",
+    );
+  } finally {
+    console.error = original;
+  }
+  assert.equal(logged.length, 1, "the 507 was logged once");
+  assert.match(logged[0]!, /upload-pause/);
+});
+
 Deno.test("upload-progress requestUpdate: a fresh snapshot, to this socket only", async () => {
   await using h = await Harness.start();
   const asker = await h.watcher(SESSION_A);

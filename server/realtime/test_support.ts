@@ -63,6 +63,7 @@ export class FakeCommands implements SessionCommands {
   pause(command: UploadPauseEvent): Promise<SessionSnapshot> {
     if (command.fileId === "missing") return Promise.reject(new AppError("FILE_NOT_FOUND"));
     if (command.fileId === "boom") return Promise.reject(new Error("secret database detail"));
+    if (command.fileId === "disk-full") return Promise.reject(new AppError("STORAGE_FULL"));
     return this.#record("pause", command);
   }
   resume(command: UploadResumeEvent): Promise<SessionSnapshot> {
