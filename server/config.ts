@@ -1,5 +1,6 @@
 import { CATEGORIES, type Category, SESSION_TIMEOUT_MS } from "../protocol/events.ts";
 import type { CategoryLimits } from "../protocol/session.ts";
+import { type Cidr, LOOPBACK, parseCidr } from "./http/ip.ts";
 
 export interface Config {
   port: number;
@@ -17,6 +18,15 @@ export interface Config {
   tokenTtlMs: number;
   /** Socket.IO handshakes per client address, and events per socket, per second. */
   socketRate: number;
+  /** Session creations per client address per minute. */
+  sessionRate: number;
+  /** Peers whose Forwarded / X-Forwarded-* headers are believed (empty: none). */
+  trustProxy: Cidr[];
+  /** The pinned public origin (Location, uploadUrl, same-origin), or null. */
+  publicUrl: string | null;
+  /** Header read and request-body idle timeout. */
+  idleTimeoutMs: number;
+  maxConnectionsPerIp: number;
 }
 
 const MEDIA_TYPES = ["image/*", "video/*"];
@@ -40,6 +50,11 @@ export const DEFAULTS = {
   H5_TOKEN_TTL_MS: String(24 * 60 * 60 * 1000),
   /** Socket.IO handshakes per client address, and events per socket, per second. */
   H5_SOCKET_RATE: "30",
+  H5_SESSION_RATE: "60",
+  H5_TRUST_PROXY: "",
+  H5_PUBLIC_URL: "",
+  H5_IDLE_TIMEOUT_MS: "60000",
+  H5_MAX_CONNECTIONS_PER_IP: "64",
 } as const;
 
 export class ConfigError extends Error {
@@ -119,6 +134,37 @@ function parseTypes(variable: string, value: string): string[] {
   return types;
 }
 
+function parseTrustProxy(variable: string, value: string): Cidr[] {
+  const ranges: Cidr[] = [];
+  for (const entry of value.split(",").map((s) => s.trim()).filter(Boolean)) {
+    if (entry.toLowerCase() === "loopback") {
+      ranges.push(...LOOPBACK);
+      continue;
+    }
+    const range = parseCidr(entry);
+    if (!range) {
+      throw new ConfigError(variable, entry, "loopback, an IP address or a CIDR like 10.0.0.0/8");
+    }
+    ranges.push(range);
+  }
+  return ranges;
+}
+
+function parsePublicUrl(variable: string, value: string): string | null {
+  const text = value.trim().replace(/\/$/, "");
+  if (!text) return null;
+  let url: URL | null = null;
+  try {
+    url = new URL(text);
+  } catch {
+    // reported below
+  }
+  if (!url || !/^https?:$/.test(url.protocol) || url.origin !== text) {
+    throw new ConfigError(variable, value, "an origin like https://uploads.example (no path)");
+  }
+  return url.origin;
+}
+
 /** Reads the configuration from an environment map; throws ConfigError naming the variable. */
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const get = (name: keyof typeof DEFAULTS): string => env[name] ?? DEFAULTS[name];
@@ -161,5 +207,15 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     maxRetries: parseInteger("H5_MAX_RETRIES", get("H5_MAX_RETRIES"), 0, 100),
     tokenTtlMs: parseInteger("H5_TOKEN_TTL_MS", get("H5_TOKEN_TTL_MS"), 60_000, 2 ** 40),
     socketRate: parseInteger("H5_SOCKET_RATE", get("H5_SOCKET_RATE"), 1, 1_000_000),
+    sessionRate: parseInteger("H5_SESSION_RATE", get("H5_SESSION_RATE"), 1, 1_000_000),
+    trustProxy: parseTrustProxy("H5_TRUST_PROXY", get("H5_TRUST_PROXY")),
+    publicUrl: parsePublicUrl("H5_PUBLIC_URL", get("H5_PUBLIC_URL")),
+    idleTimeoutMs: parseInteger("H5_IDLE_TIMEOUT_MS", get("H5_IDLE_TIMEOUT_MS"), 50, 86_400_000),
+    maxConnectionsPerIp: parseInteger(
+      "H5_MAX_CONNECTIONS_PER_IP",
+      get("H5_MAX_CONNECTIONS_PER_IP"),
+      1,
+      1_000_000,
+    ),
   };
 }

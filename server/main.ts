@@ -1,13 +1,16 @@
 /**
- * The composition root and the only file that touches `Deno.serve` and the environment.
- * HTTP goes straight to `Deno.serve` (uploads must not pass through node:http, which is
- * 4x slower here); `/socket.io/` hops to an internal Socket.IO server on loopback.
+ * The composition root and the only file that touches the HTTP server and the environment.
+ * HTTP goes to Deno's native server one connection at a time (`http/serve.ts`: uploads must
+ * not pass through node:http, which is 4x slower here); `/socket.io/` hops to an internal
+ * Socket.IO server on loopback.
  */
 import type { Hono } from "hono";
 import { loadOrCreateSecret, TokenSigner } from "./auth/token.ts";
 import { type Config, ConfigError, loadConfig } from "./config.ts";
 import { createApp } from "./app.ts";
 import { originPolicy } from "./http/origins.ts";
+import { type Edge, peerOf, ProxyPolicy } from "./http/client_address.ts";
+import { edgeServe } from "./http/serve.ts";
 import { MemoryLocker } from "./lock/memory_locker.ts";
 import { startRealtime } from "./realtime/socket_server.ts";
 import { SqliteStore } from "./state/sqlite_store.ts";
@@ -40,7 +43,9 @@ export async function startServer(
   await Deno.mkdir(`${config.dataDir}/uploads`, { recursive: true });
   const secret = await loadOrCreateSecret(config.dataDir, config.secret);
   const store = new SqliteStore(`${config.dataDir}/state.db`);
-  const storage = new LocalDiskStorage(`${config.dataDir}/uploads`);
+  const storage = new LocalDiskStorage(`${config.dataDir}/uploads`, {
+    idleTimeoutMs: config.idleTimeoutMs,
+  });
   const bus = new EventBus();
   const service = new UploadService({
     store,
@@ -53,31 +58,51 @@ export async function startServer(
   await service.recover();
 
   const isOriginAllowed = originPolicy(config.allowedOrigins);
+  const proxy = new ProxyPolicy(config.trustProxy, config.publicUrl);
   const realtime = await startRealtime({
     commands: service,
     events: bus,
-    isOriginAllowed,
+    // A pinned public origin is the page's origin behind a proxy, not the internal URL.
+    isOriginAllowed: (origin, self) => isOriginAllowed(origin, proxy.publicOrigin ?? self),
     rateLimit: { events: config.socketRate, perMs: 1000 },
   });
   const appOptions: Parameters<typeof createApp>[0] = {
     service,
     allowedOrigins: config.allowedOrigins,
     maxFileSize: config.maxFileSize,
+    sessionRate: config.sessionRate,
   };
   if (options.extra) appOptions.extra = options.extra;
   const app = createApp(appOptions);
 
-  const listening = Promise.withResolvers<Deno.NetAddr>();
-  const server = Deno.serve({
+  const server = await edgeServe({
     port: config.port,
     hostname: config.host,
-    onListen: (addr) => listening.resolve(addr as Deno.NetAddr),
+    idleTimeoutMs: config.idleTimeoutMs,
+    maxConnectionsPerIp: config.maxConnectionsPerIp,
+    // Every user behind a trusted proxy shares its address: counting it would lock them out.
+    unlimited: (peer) => proxy.trusts(peer),
   }, (request, info) => {
     const { pathname } = new URL(request.url);
-    if (pathname.startsWith("/socket.io/")) return realtime.handle(request, info);
-    return app.fetch(request, info);
+    let edge: Edge | undefined;
+    // Resolved on first use: a PATCH never asks, so the upload path pays nothing for it.
+    const env = {
+      remoteAddr: info.remoteAddr,
+      completed: info.completed,
+      get edge() {
+        return edge ??= proxy.resolve(request, peerOf(info));
+      },
+    };
+    if (pathname.startsWith("/socket.io/")) {
+      // The hop limits handshakes by address: give it the client behind a trusted proxy.
+      return realtime.handle(request, {
+        ...env,
+        remoteAddr: { ...info.remoteAddr, hostname: env.edge.client },
+      });
+    }
+    return app.fetch(request, env);
   });
-  const addr = await listening.promise;
+  const addr = server.addr;
   const host = addr.hostname === "0.0.0.0" || addr.hostname === "::" ? "127.0.0.1" : addr.hostname;
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${addr.port}`;
 
