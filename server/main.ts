@@ -7,6 +7,7 @@
 import type { Hono } from "hono";
 import { loadOrCreateSecret, TokenSigner } from "./auth/token.ts";
 import { type Config, ConfigError, loadConfig } from "./config.ts";
+import { prepareDataDir } from "./data_dir.ts";
 import { createApp } from "./app.ts";
 import { originPolicy } from "./http/origins.ts";
 import { type Edge, peerOf, ProxyPolicy } from "./http/client_address.ts";
@@ -132,6 +133,7 @@ if (import.meta.main) {
   let config: Config;
   try {
     config = loadConfig(Deno.env.toObject());
+    await prepareDataDir(config.dataDir);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     console.error(`Cannot start h5-uploader: ${error.message}`);
@@ -144,10 +146,9 @@ if (import.meta.main) {
       allowedOrigins: config.allowedOrigins,
     }),
   });
-  const stop = async () => {
-    await running.close();
-    Deno.exit(0);
-  };
+  let stopping: Promise<void> | undefined;
+  // Idempotent: a Ctrl-C reaches both the launcher (which passes it on) and this process.
+  const stop = () => stopping ??= running.close().then(() => Deno.exit(0));
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
 }
