@@ -15,6 +15,8 @@ export interface AppDeps {
   maxFileSize: number;
   /** Session creations per address per minute. */
   sessionRate?: number;
+  /** H5_IDLE_TIMEOUT_MS for JSON bodies (upload bodies: the storage). */
+  idleTimeoutMs?: number;
   /** Extra routes mounted last (the widget file and the demo page). */
   extra?: (app: Hono) => void;
 }
@@ -75,6 +77,7 @@ export function createApp(deps: AppDeps): Hono {
     sessionRoutes({
       service: deps.service,
       limiter: new KeyedRateLimiter({ events: deps.sessionRate ?? 60, perMs: 60_000 }, Date.now),
+      ...(deps.idleTimeoutMs ? { idleTimeoutMs: deps.idleTimeoutMs } : {}),
     }),
   );
   app.route("/api/uploads", tusRoutes({ service: deps.service, maxSize: deps.maxFileSize }));

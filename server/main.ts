@@ -72,6 +72,7 @@ export async function startServer(
     allowedOrigins: config.allowedOrigins,
     maxFileSize: config.maxFileSize,
     sessionRate: config.sessionRate,
+    idleTimeoutMs: config.idleTimeoutMs,
   };
   if (options.extra) appOptions.extra = options.extra;
   const app = createApp(appOptions);

@@ -122,3 +122,18 @@ Deno.test("slowloris: a slow but steady PATCH is not cut (the idle timer restart
     assert.equal(answer.status, 204, JSON.stringify(answer.error));
     assert.equal(answer.offset, 1000);
   }));
+
+Deno.test("slowloris: a session request whose JSON body stalls is answered 408 and closed", () =>
+  scoped(async (scope) => {
+    const server = await startTestServer({ scope, env: { H5_IDLE_TIMEOUT_MS: "300" } });
+    const raw = await RawConnection.open(scope, server.url);
+    await raw.write(
+      "POST /api/sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +
+        'Content-Length: 100\r\n\r\n{"category":',
+    );
+    const answer = await raw.answer("the answer to a stalled session request", CLOSED_WITHIN_MS);
+    assert.equal(answer.status, 408, answer.body);
+    assert.equal(JSON.parse(answer.body).error.code, "CONNECTION_TIMEOUT");
+    await raw.untilClosed("the stalled session request's connection to close", CLOSED_WITHIN_MS);
+    await createSession(server.url);
+  }));

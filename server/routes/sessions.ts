@@ -5,6 +5,7 @@ import { CATEGORIES, CLIENT_TYPES } from "../../protocol/events.ts";
 import { AppError } from "../errors.ts";
 import { bearerToken } from "../http/bearer.ts";
 import { edgeOf } from "../http/client_address.ts";
+import { idleBody } from "../http/idle_body.ts";
 import type { KeyedRateLimiter } from "../http/rate_limit.ts";
 import type { UploadService } from "../upload/service.ts";
 
@@ -16,6 +17,8 @@ const CreateSession = v.object({
 export interface SessionRouteDeps {
   service: UploadService;
   limiter: KeyedRateLimiter;
+  /** A body that sends nothing for this long is answered 408 (H5_IDLE_TIMEOUT_MS). */
+  idleTimeoutMs?: number;
 }
 
 /** Far above any valid session request; small enough that holding it costs nothing. */
@@ -46,13 +49,21 @@ export function sessionRoutes(deps: SessionRouteDeps): Hono {
     }
     await next();
   });
+  app.use("*", async (c, next) => {
+    const body = c.req.raw.body;
+    if (body && deps.idleTimeoutMs) {
+      c.req.raw = new Request(c.req.raw, { body: idleBody(body, deps.idleTimeoutMs) });
+    }
+    await next();
+  });
   app.use("*", limitBody);
 
   app.post("/", async (c) => {
     let json: unknown;
     try {
       json = await c.req.json();
-    } catch {
+    } catch (error) {
+      if (error instanceof AppError) throw error; // the body went quiet
       throw new AppError(
         "INVALID_REQUEST",
         'The body must be JSON like {"category":"personal","clientType":"web"}',
