@@ -8,6 +8,7 @@ import { fileBytes } from "../server/testing/harness.ts";
 import { within } from "./support/deadline.ts";
 import { createSession, createUpload, offsetOf, patch, streamPatch } from "./support/http.ts";
 import { RawConnection } from "./support/raw.ts";
+import { command, connectWatcher } from "./support/socket.ts";
 import { scoped } from "./support/scope.ts";
 import { startTestServer } from "./support/server.ts";
 
@@ -136,4 +137,21 @@ Deno.test("slowloris: a session request whose JSON body stalls is answered 408 a
     assert.equal(JSON.parse(answer.body).error.code, "CONNECTION_TIMEOUT");
     await raw.untilClosed("the stalled session request's connection to close", CLOSED_WITHIN_MS);
     await createSession(server.url);
+  }));
+
+Deno.test("slowloris: an upgraded WebSocket is not an idle HTTP connection", () =>
+  scoped(async (scope) => {
+    const server = await startTestServer({ scope, env: { H5_IDLE_TIMEOUT_MS: "200" } });
+    const session = await createSession(server.url);
+    const upload = await createUpload(server.url, session, { size: 1000 });
+    const watcher = await connectWatcher(server.url, { ...session, scope });
+    // Pacing is the point: the socket lives through 5 idle timeouts without HTTP traffic.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    assert.equal(watcher.socket.connected, true);
+    const ack = await command(watcher.socket, "upload-progress", {
+      sessionId: session.sessionId,
+      fileId: upload.id,
+      requestUpdate: true,
+    });
+    assert.equal(ack.ok, true, JSON.stringify(ack));
   }));
