@@ -21,6 +21,7 @@ export const ERRORS = {
   SESSION_TIMEOUT: { status: 410, message: "The session expired after inactivity" },
   SESSION_CLOSED: { status: 409, message: "The session is cancelled or finished" },
   FILE_TOO_LARGE: { status: 413, message: "The file exceeds the size limit" },
+  REQUEST_TOO_LARGE: { status: 413, message: "The request body exceeds its limit" },
   FILE_TYPE_NOT_ALLOWED: { status: 415, message: "This file type is not allowed" },
   TOO_MANY_FILES: { status: 409, message: "The session has reached its file limit" },
   CHECKSUM_MISMATCH: { status: 460, message: "The checksum does not match the body" },

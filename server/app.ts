@@ -2,7 +2,8 @@ import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { TUS_ALLOWED_HEADERS, TUS_EXPOSED_HEADERS } from "../protocol/tus.ts";
 import { AppError, toAppError } from "./errors.ts";
-import { originPolicy, selfOrigin } from "./http/origins.ts";
+import { edgeOf } from "./http/client_address.ts";
+import { originPolicy } from "./http/origins.ts";
 import { KeyedRateLimiter } from "./http/rate_limit.ts";
 import { sessionRoutes } from "./routes/sessions.ts";
 import { tusRoutes } from "./routes/tus/mod.ts";
@@ -14,13 +15,10 @@ export interface AppDeps {
   maxFileSize: number;
   /** Session creations per address per minute. */
   sessionRate?: number;
+  /** H5_IDLE_TIMEOUT_MS for JSON bodies (upload bodies: the storage). */
+  idleTimeoutMs?: number;
   /** Extra routes mounted last (the widget file and the demo page). */
   extra?: (app: Hono) => void;
-}
-
-function clientAddress(_request: Request, env: unknown): string {
-  const addr = (env as { remoteAddr?: { hostname?: string } } | undefined)?.remoteAddr;
-  return addr?.hostname ?? "local";
 }
 
 /** The HTTP app: a pure `fetch` handler, testable with `app.request()`. */
@@ -48,7 +46,7 @@ export function createApp(deps: AppDeps): Hono {
 
   app.use("/api/*", async (c, next) => {
     const origin = c.req.header("Origin");
-    if (!allowed(origin, selfOrigin(c.req.raw))) {
+    if (!allowed(origin, edgeOf(c.req.raw, c.env).origin)) {
       throw new AppError("ORIGIN_NOT_ALLOWED", `Origin "${origin}" may not use this server`);
     }
     await next();
@@ -80,7 +78,7 @@ export function createApp(deps: AppDeps): Hono {
     sessionRoutes({
       service: deps.service,
       limiter: new KeyedRateLimiter({ events: deps.sessionRate ?? 60, perMs: 60_000 }, Date.now),
-      clientAddress,
+      ...(deps.idleTimeoutMs ? { idleTimeoutMs: deps.idleTimeoutMs } : {}),
     }),
   );
   app.route("/api/uploads", tusRoutes({ service: deps.service, maxSize: deps.maxFileSize }));

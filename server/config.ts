@@ -1,5 +1,6 @@
 import { CATEGORIES, type Category, SESSION_TIMEOUT_MS } from "../protocol/events.ts";
 import type { CategoryLimits } from "../protocol/session.ts";
+import { type Cidr, LOOPBACK, parseCidr } from "./http/ip.ts";
 
 export interface Config {
   port: number;
@@ -23,6 +24,15 @@ export interface Config {
   maxSocketsPerIp: number;
   /** How long ended sessions (and ended anonymous uploads) keep their records. */
   sessionRetentionMs: number;
+  /** Session creations per client address per minute. */
+  sessionRate: number;
+  /** Peers whose Forwarded / X-Forwarded-* headers are believed (empty: none). */
+  trustProxy: Cidr[];
+  /** The pinned public origin (Location, uploadUrl, same-origin), or null. */
+  publicUrl: string | null;
+  /** Header read and request-body idle timeout. */
+  idleTimeoutMs: number;
+  maxConnectionsPerIp: number;
 }
 
 const MEDIA_TYPES = ["image/*", "video/*"];
@@ -52,6 +62,11 @@ export const DEFAULTS = {
   H5_MAX_SOCKETS_PER_IP: "16",
   /** Ended sessions and their upload records are deleted this long after they end. */
   H5_SESSION_RETENTION_MS: String(24 * 60 * 60 * 1000),
+  H5_SESSION_RATE: "60",
+  H5_TRUST_PROXY: "",
+  H5_PUBLIC_URL: "",
+  H5_IDLE_TIMEOUT_MS: "60000",
+  H5_MAX_CONNECTIONS_PER_IP: "64",
 } as const;
 
 export class ConfigError extends Error {
@@ -131,6 +146,37 @@ function parseTypes(variable: string, value: string): string[] {
   return types;
 }
 
+function parseTrustProxy(variable: string, value: string): Cidr[] {
+  const ranges: Cidr[] = [];
+  for (const entry of value.split(",").map((s) => s.trim()).filter(Boolean)) {
+    if (entry.toLowerCase() === "loopback") {
+      ranges.push(...LOOPBACK);
+      continue;
+    }
+    const range = parseCidr(entry);
+    if (!range) {
+      throw new ConfigError(variable, entry, "loopback, an IP address or a CIDR like 10.0.0.0/8");
+    }
+    ranges.push(range);
+  }
+  return ranges;
+}
+
+function parsePublicUrl(variable: string, value: string): string | null {
+  const text = value.trim().replace(/\/$/, "");
+  if (!text) return null;
+  let url: URL | null = null;
+  try {
+    url = new URL(text);
+  } catch {
+    // reported below
+  }
+  if (!url || !/^https?:$/.test(url.protocol) || url.origin !== text) {
+    throw new ConfigError(variable, value, "an origin like https://uploads.example (no path)");
+  }
+  return url.origin;
+}
+
 /** Reads the configuration from an environment map; throws ConfigError naming the variable. */
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const get = (name: keyof typeof DEFAULTS): string => env[name] ?? DEFAULTS[name];
@@ -185,6 +231,16 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       get("H5_SESSION_RETENTION_MS"),
       0,
       365 * 24 * 3600 * 1000,
+    ),
+    sessionRate: parseInteger("H5_SESSION_RATE", get("H5_SESSION_RATE"), 1, 1_000_000),
+    trustProxy: parseTrustProxy("H5_TRUST_PROXY", get("H5_TRUST_PROXY")),
+    publicUrl: parsePublicUrl("H5_PUBLIC_URL", get("H5_PUBLIC_URL")),
+    idleTimeoutMs: parseInteger("H5_IDLE_TIMEOUT_MS", get("H5_IDLE_TIMEOUT_MS"), 50, 86_400_000),
+    maxConnectionsPerIp: parseInteger(
+      "H5_MAX_CONNECTIONS_PER_IP",
+      get("H5_MAX_CONNECTIONS_PER_IP"),
+      1,
+      1_000_000,
     ),
   };
 }

@@ -39,6 +39,11 @@ Deno.test("config - a bad value names its variable", () => {
     H5_SESSION_TIMEOUT_MS: "10",
     H5_SCENIC_ALLOWED_TYPES: "not a type",
     H5_SECRET: "short",
+    H5_SESSION_RATE: "0",
+    H5_TRUST_PROXY: "10.0.0.0/33",
+    H5_PUBLIC_URL: "https://uploads.example/path",
+    H5_IDLE_TIMEOUT_MS: "soon",
+    H5_MAX_CONNECTIONS_PER_IP: "0",
   };
   for (const [variable, value] of Object.entries(cases)) {
     assert.throws(() => loadConfig({ [variable]: value }), (e: unknown) => {
@@ -50,6 +55,23 @@ Deno.test("config - a bad value names its variable", () => {
       return true;
     });
   }
+});
+
+Deno.test("config - proxy, public URL and edge limits parse", () => {
+  const defaults = loadConfig({});
+  assert.equal(defaults.sessionRate, 60);
+  assert.deepEqual(defaults.trustProxy, []);
+  assert.equal(defaults.publicUrl, null);
+  assert.equal(defaults.idleTimeoutMs, 60_000);
+  assert.equal(defaults.maxConnectionsPerIp, 64);
+  const config = loadConfig({
+    H5_TRUST_PROXY: "loopback, 10.0.0.0/8, fd00::1",
+    H5_PUBLIC_URL: "https://uploads.example/",
+    H5_SESSION_RATE: "5",
+  });
+  assert.equal(config.trustProxy.length, 4, "loopback is 127.0.0.0/8 and ::1");
+  assert.equal(config.publicUrl, "https://uploads.example");
+  assert.equal(config.sessionRate, 5);
 });
 
 Deno.test("config - the server refuses to start on a bad value and says which", async () => {

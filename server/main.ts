@@ -1,13 +1,17 @@
 /**
- * The composition root and the only file that touches `Deno.serve` and the environment.
- * HTTP goes straight to `Deno.serve` (uploads must not pass through node:http, which is
- * 4x slower here); `/socket.io/` hops to an internal Socket.IO server on loopback.
+ * The composition root and the only file that touches the HTTP server and the environment.
+ * HTTP goes to Deno's native server one connection at a time (`http/serve.ts`: uploads must
+ * not pass through node:http, which is 4x slower here); `/socket.io/` hops to an internal
+ * Socket.IO server on loopback.
  */
 import type { Hono } from "hono";
 import { loadOrCreateSecret, TokenSigner } from "./auth/token.ts";
 import { type Config, ConfigError, loadConfig } from "./config.ts";
+import { prepareDataDir } from "./data_dir.ts";
 import { createApp } from "./app.ts";
 import { originPolicy } from "./http/origins.ts";
+import { type Edge, peerOf, ProxyPolicy } from "./http/client_address.ts";
+import { edgeServe } from "./http/serve.ts";
 import { MemoryLocker } from "./lock/memory_locker.ts";
 import { startRealtime } from "./realtime/socket_server.ts";
 import { SqliteStore } from "./state/sqlite_store.ts";
@@ -42,7 +46,9 @@ export async function startServer(
   await Deno.mkdir(`${config.dataDir}/uploads`, { recursive: true });
   const secret = await loadOrCreateSecret(config.dataDir, config.secret);
   const store = new SqliteStore(`${config.dataDir}/state.db`);
-  const storage = new LocalDiskStorage(`${config.dataDir}/uploads`);
+  const storage = new LocalDiskStorage(`${config.dataDir}/uploads`, {
+    idleTimeoutMs: config.idleTimeoutMs,
+  });
   const bus = new EventBus();
   const service = new UploadService({
     store,
@@ -56,10 +62,12 @@ export async function startServer(
   await service.recover();
 
   const isOriginAllowed = originPolicy(config.allowedOrigins);
+  const proxy = new ProxyPolicy(config.trustProxy, config.publicUrl);
   const realtime = await startRealtime({
     commands: service,
     events: bus,
-    isOriginAllowed,
+    // A pinned public origin is the page's origin behind a proxy, not the internal URL.
+    isOriginAllowed: (origin, self) => isOriginAllowed(origin, proxy.publicOrigin ?? self),
     rateLimit: { events: config.socketRate, perMs: 1000 },
     limits: { maxSocketsPerAddress: config.maxSocketsPerIp },
   });
@@ -67,21 +75,40 @@ export async function startServer(
     service,
     allowedOrigins: config.allowedOrigins,
     maxFileSize: config.maxFileSize,
+    sessionRate: config.sessionRate,
+    idleTimeoutMs: config.idleTimeoutMs,
   };
   if (options.extra) appOptions.extra = options.extra;
   const app = createApp(appOptions);
 
-  const listening = Promise.withResolvers<Deno.NetAddr>();
-  const server = Deno.serve({
+  const server = await edgeServe({
     port: config.port,
     hostname: config.host,
-    onListen: (addr) => listening.resolve(addr as Deno.NetAddr),
+    idleTimeoutMs: config.idleTimeoutMs,
+    maxConnectionsPerIp: config.maxConnectionsPerIp,
+    // Every user behind a trusted proxy shares its address: counting it would lock them out.
+    unlimited: (peer) => proxy.trusts(peer),
   }, (request, info) => {
     const { pathname } = new URL(request.url);
-    if (pathname.startsWith("/socket.io/")) return realtime.handle(request, info);
-    return app.fetch(request, info);
+    let edge: Edge | undefined;
+    // Resolved on first use: a PATCH never asks, so the upload path pays nothing for it.
+    const env = {
+      remoteAddr: info.remoteAddr,
+      completed: info.completed,
+      get edge() {
+        return edge ??= proxy.resolve(request, peerOf(info));
+      },
+    };
+    if (pathname.startsWith("/socket.io/")) {
+      // The hop limits handshakes by address: give it the client behind a trusted proxy.
+      return realtime.handle(request, {
+        ...env,
+        remoteAddr: { ...info.remoteAddr, hostname: env.edge.client },
+      });
+    }
+    return app.fetch(request, env);
   });
-  const addr = await listening.promise;
+  const addr = server.addr;
   const host = addr.hostname === "0.0.0.0" || addr.hostname === "::" ? "127.0.0.1" : addr.hostname;
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${addr.port}`;
 
@@ -111,6 +138,7 @@ if (import.meta.main) {
   let config: Config;
   try {
     config = loadConfig(Deno.env.toObject());
+    await prepareDataDir(config.dataDir);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     console.error(`Cannot start h5-uploader: ${error.message}`);
@@ -123,10 +151,9 @@ if (import.meta.main) {
       allowedOrigins: config.allowedOrigins,
     }),
   });
-  const stop = async () => {
-    await running.close();
-    Deno.exit(0);
-  };
+  let stopping: Promise<void> | undefined;
+  // Idempotent: a Ctrl-C reaches both the launcher (which passes it on) and this process.
+  const stop = () => stopping ??= running.close().then(() => Deno.exit(0));
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
 }

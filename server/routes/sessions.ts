@@ -1,8 +1,11 @@
 import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import * as v from "valibot";
 import { CATEGORIES, CLIENT_TYPES } from "../../protocol/events.ts";
 import { AppError } from "../errors.ts";
 import { bearerToken } from "../http/bearer.ts";
+import { edgeOf } from "../http/client_address.ts";
+import { idleBody } from "../http/idle_body.ts";
 import type { KeyedRateLimiter } from "../http/rate_limit.ts";
 import type { UploadService } from "../upload/service.ts";
 
@@ -14,27 +17,53 @@ const CreateSession = v.object({
 export interface SessionRouteDeps {
   service: UploadService;
   limiter: KeyedRateLimiter;
-  clientAddress: (request: Request, env: unknown) => string;
+  /** A body that sends nothing for this long is answered 408 (H5_IDLE_TIMEOUT_MS). */
+  idleTimeoutMs?: number;
 }
+
+/** Far above any valid session request; small enough that holding it costs nothing. */
+export const MAX_JSON_BODY_BYTES = 16 * 1024;
 
 /** The sessions API: create (201), snapshot (the HTTP polling fallback), cancel. */
 export function sessionRoutes(deps: SessionRouteDeps): Hono {
   const app = new Hono();
+  // Counts the body as it streams whatever the framing (a chunked body has no Content-Length
+  // to check), and stops reading at the cap: a 200 MB chunked body once cost 590 MB of RSS.
+  const limitBody = bodyLimit({
+    maxSize: MAX_JSON_BODY_BYTES,
+    onError: () => {
+      throw new AppError(
+        "REQUEST_TOO_LARGE",
+        `The request body is over ${MAX_JSON_BODY_BYTES} bytes`,
+        // The rest of the body is never read: close rather than leave the client sending.
+        { headers: { Connection: "close" } },
+      );
+    },
+  });
 
-  app.post("/", async (c) => {
-    if (!deps.limiter.take(deps.clientAddress(c.req.raw, c.env))) {
+  app.post("/", async (c, next) => {
+    if (!deps.limiter.take(edgeOf(c.req.raw, c.env).client)) {
       throw new AppError("RATE_LIMIT_EXCEEDED", "Too many sessions created from this address", {
         headers: { "Retry-After": "60" },
       });
     }
-    const length = Number(c.req.header("Content-Length") ?? "0");
-    if (length > 16 * 1024) {
-      throw new AppError("INVALID_REQUEST", "The session request is too large");
+    await next();
+  });
+  app.use("*", async (c, next) => {
+    const body = c.req.raw.body;
+    if (body && deps.idleTimeoutMs) {
+      c.req.raw = new Request(c.req.raw, { body: idleBody(body, deps.idleTimeoutMs) });
     }
+    await next();
+  });
+  app.use("*", limitBody);
+
+  app.post("/", async (c) => {
     let json: unknown;
     try {
       json = await c.req.json();
-    } catch {
+    } catch (error) {
+      if (error instanceof AppError) throw error; // the body went quiet
       throw new AppError(
         "INVALID_REQUEST",
         'The body must be JSON like {"category":"personal","clientType":"web"}',
@@ -50,7 +79,7 @@ export function sessionRoutes(deps: SessionRouteDeps): Hono {
       parsed.output.category,
       parsed.output.clientType,
     );
-    return c.json({ ...created, uploadUrl: new URL("/api/uploads", c.req.url).href }, 201);
+    return c.json({ ...created, uploadUrl: `${edgeOf(c.req.raw, c.env).origin}/api/uploads` }, 201);
   });
 
   const authorized = async (request: Request, id: string) => {

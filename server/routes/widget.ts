@@ -10,7 +10,8 @@
  */
 import type { Context, Hono } from "hono";
 import { fileURLToPath } from "node:url";
-import { originPolicy, selfOrigin } from "../http/origins.ts";
+import { edgeOf } from "../http/client_address.ts";
+import { originPolicy } from "../http/origins.ts";
 
 export interface WidgetRouteOptions {
   /** Folder of the build output (`dist/`). */
@@ -111,7 +112,7 @@ export function widgetRoutes(options: WidgetRouteOptions): (app: Hono) => void {
     const origin = c.req.header("Origin");
     const cors: Record<string, string> = { "Vary": "Origin" };
     if (anyOrigin) cors["Access-Control-Allow-Origin"] = "*";
-    else if (origin && allowed(origin, selfOrigin(c.req.raw))) {
+    else if (origin && allowed(origin, edgeOf(c.req.raw, c.env).origin)) {
       cors["Access-Control-Allow-Origin"] = origin;
     }
     if (name.endsWith(".js")) cors["X-TypeScript-Types"] = "/h5-uploader.d.ts";

@@ -21,10 +21,13 @@ const READ_CHUNK_BYTES = 64 * 1024;
 export class LocalDiskStorage implements UploadStorage {
   readonly #root: string;
   readonly #partsDir: string;
+  readonly #idleTimeoutMs: number | undefined;
 
-  constructor(root: string) {
+  /** `idleTimeoutMs`: a body that delivers no byte for this long is ended as "interrupted". */
+  constructor(root: string, options: { idleTimeoutMs?: number } = {}) {
     this.#root = resolve(root);
     this.#partsDir = join(this.#root, PARTS_DIR);
+    this.#idleTimeoutMs = options.idleTimeoutMs;
   }
 
   async create(id: string): Promise<void> {
@@ -53,7 +56,7 @@ export class LocalDiskStorage implements UploadStorage {
       }
       await file.truncate(options.offset);
       await file.seek(options.offset, Deno.SeekMode.Start);
-      return await countedWrite(file, body, options);
+      return await countedWrite(file, body, options, this.#idleTimeoutMs);
     } catch (error) {
       // A body nobody reads would keep the client's request hanging.
       if (!body.locked) body.cancel(error).catch(() => {});
@@ -226,6 +229,7 @@ async function countedWrite(
   file: Deno.FsFile,
   body: ReadableStream<Uint8Array>,
   options: WriteOptions,
+  idleTimeoutMs?: number,
 ): Promise<WriteResult> {
   const start = options.offset;
   const hash = options.checksum === undefined ? null : createHash(options.checksum);
@@ -246,6 +250,9 @@ async function countedWrite(
   const onAbort = () => reader.cancel(signal.reason).catch(() => {});
   signal.addEventListener("abort", onAbort, { once: true });
   if (signal.aborted) onAbort();
+  // Slowloris: a client that stops sending mid-body would hold the upload, its lock and a
+  // socket for ever; ending it as "interrupted" commits what arrived, so it can resume.
+  const idle = idleTimeoutMs ? idleWatch(idleTimeoutMs, () => failed.abort("idle")) : null;
   let scheduled = 0;
   let pending: Promise<void> | null = null;
   let stop: WriteStop | null = null;
@@ -264,6 +271,7 @@ async function countedWrite(
         stop = "interrupted";
         break;
       }
+      idle?.touch();
       if (next.done || !next.value) {
         stop = options.signal?.aborted ? "aborted" : signal.aborted ? "interrupted" : "end";
         break;
@@ -294,6 +302,7 @@ async function countedWrite(
     throw error;
   } finally {
     signal.removeEventListener("abort", onAbort);
+    idle?.stop();
     // Only a disk error leaves the loop without a stop; the body must not hang then either.
     if (stop === null) await reader.cancel("storage write failed").catch(() => {});
     if (pending) await pending.catch(() => {});
@@ -304,6 +313,24 @@ async function countedWrite(
   const result: WriteResult = { offset: start + scheduled, bytes: scheduled, stop };
   if (hash) result.digest = new Uint8Array(hash.digest());
   return result;
+}
+
+/** Calls `onIdle` once no `touch()` came for `ms`; one timer, re-armed only when it fires. */
+function idleWatch(ms: number, onIdle: () => void): { touch(): void; stop(): void } {
+  let last = Date.now();
+  let timer: ReturnType<typeof setTimeout>;
+  const check = () => {
+    const quiet = Date.now() - last;
+    if (quiet >= ms) onIdle();
+    else timer = setTimeout(check, ms - quiet);
+  };
+  timer = setTimeout(check, ms);
+  return {
+    touch: () => {
+      last = Date.now();
+    },
+    stop: () => clearTimeout(timer),
+  };
 }
 
 /** 256 KiB: measured fastest among 64 KiB to 1 MiB, and 16 uploads then use 4 MiB of buffers. */

@@ -15,6 +15,21 @@ export interface ServerProcess {
   stop(signal: Deno.Signal): Promise<Deno.CommandStatus>;
 }
 
+export interface SpawnOptions {
+  /** The deno arguments (default `run -A server/main.ts`), run from the repository root. */
+  args?: string[];
+  /** How the scope ends a process still running (default SIGKILL; a launcher wants SIGTERM). */
+  reapSignal?: Deno.Signal;
+}
+
+/** The `deno ...` command of a deno.json task's last step, as arguments after `deno`. */
+export async function taskArgs(task: string): Promise<string[]> {
+  const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", REPO)));
+  const line = String(config.tasks[task]).split("&&").at(-1)!.trim().split(/\s+/);
+  if (line[0] !== "deno") throw new Error(`task ${task} does not end with a deno command`);
+  return line.slice(1);
+}
+
 /**
  * Starts the server on `port` over `dataDir` and resolves once it printed its
  * "listening on" line. The scope kills (SIGKILL) and reaps it if it is still running.
@@ -24,9 +39,10 @@ export async function spawnServer(
   dataDir: string,
   port: number,
   env: Record<string, string> = {},
+  options: SpawnOptions = {},
 ): Promise<ServerProcess> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN.pathname],
+    args: options.args ?? ["run", "-A", MAIN.pathname],
     cwd: REPO.pathname,
     env: { PORT: String(port), HOST: "127.0.0.1", H5_DATA_DIR: dataDir, NO_COLOR: "1", ...env },
     stdin: "null",
@@ -65,7 +81,7 @@ export async function spawnServer(
     await drained;
     return result;
   };
-  scope.defer("reap the server process", () => stop("SIGKILL"));
+  scope.defer("reap the server process", () => stop(options.reapSignal ?? "SIGKILL"));
 
   const url = await within(listening.promise, `the server on port ${port} to listen`);
   return { url, pid: child.pid, child, output: () => text, stop };

@@ -53,6 +53,7 @@ export const en: Strings = {
   errors: {
     NETWORK_ERROR: "Network error",
     FILE_TOO_LARGE: "The file is too large",
+    REQUEST_TOO_LARGE: "The request is too large",
     FILE_TYPE_NOT_ALLOWED: "This file type is not allowed",
     TOO_MANY_FILES: "Too many files in this upload",
     SESSION_TIMEOUT: "The upload session expired",

@@ -49,6 +49,7 @@ export const zhCN: Strings = {
   errors: {
     NETWORK_ERROR: "网络错误",
     FILE_TOO_LARGE: "文件太大",
+    REQUEST_TOO_LARGE: "请求内容过大",
     FILE_TYPE_NOT_ALLOWED: "不支持此文件类型",
     TOO_MANY_FILES: "本次上传的文件太多",
     SESSION_TIMEOUT: "上传会话已过期",
