@@ -8,6 +8,7 @@ import { metadata } from "../server/testing/harness.ts";
 import { findProxyTools, startNginx } from "./support/nginx.ts";
 import { scoped } from "./support/scope.ts";
 import { startTestServer } from "./support/server.ts";
+import { rawUpgrade } from "./support/ws_upgrade.ts";
 
 interface Answer {
   status: number;
@@ -93,6 +94,23 @@ Deno.test("proxy: from a trusted peer, X-Forwarded-* give the client and the pub
       Origin: "https://uploads.example",
     });
     assert.equal(sameOrigin.status, 201, JSON.stringify(sameOrigin.body));
+  }));
+
+Deno.test("proxy: the Socket.IO hop counts sockets per client behind a trusted proxy", () =>
+  scoped(async (scope) => {
+    const server = await startTestServer({
+      scope,
+      env: { H5_TRUST_PROXY: "loopback", H5_MAX_SOCKETS_PER_IP: "1" },
+    });
+    const as = (client: string) => [`X-Forwarded-For: ${client}`];
+    assert.equal((await rawUpgrade(scope, server.url, as("198.51.100.1"))).status, 101);
+    // Another client behind the same proxy has a place of its own...
+    assert.equal((await rawUpgrade(scope, server.url, as("198.51.100.2"))).status, 101);
+    // ...the same client, or another address of its IPv6 /64, does not.
+    const again = await rawUpgrade(scope, server.url, as("198.51.100.1"));
+    assert.equal(again.status, 429, again.text);
+    assert.equal((await rawUpgrade(scope, server.url, as("2001:db8:1:2::a"))).status, 101);
+    assert.equal((await rawUpgrade(scope, server.url, as("2001:db8:1:2::b"))).status, 429);
   }));
 
 Deno.test("proxy: from an untrusted peer, forwarding headers are ignored", () =>
