@@ -154,6 +154,7 @@ async function startOurServer(dataDir: string, connections: number): Promise<Chi
     // Every watcher here shares one address: handshakes would otherwise take 30 a second.
     H5_SOCKET_RATE: String(Math.max(1000, connections * 2)),
     H5_MAX_SOCKETS_PER_IP: String(connections + 16),
+    H5_MAX_CONNECTIONS_PER_IP: String(connections + 64),
   });
   return { ...child, url: `http://127.0.0.1:${port}` };
 }

@@ -30,6 +30,8 @@ export const SOAK_ENV = {
   // Every socket and session here comes from one or two loopback addresses.
   H5_SOCKET_RATE: "5000",
   H5_MAX_SOCKETS_PER_IP: "100000",
+  H5_MAX_CONNECTIONS_PER_IP: "100000",
+  H5_SESSION_RATE: "100000",
 };
 
 function freePort(): number {
