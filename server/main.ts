@@ -134,6 +134,19 @@ export async function startServer(
   };
 }
 
+/** A listen that failed for a reason the operator can fix, in one line naming the variable. */
+function listenFailure(error: unknown, config: Config): string | null {
+  const where = `PORT=${config.port} on HOST=${config.host}`;
+  if (error instanceof Deno.errors.AddrInUse) return `${where} is already in use`;
+  if (error instanceof Deno.errors.AddrNotAvailable) {
+    return `HOST=${config.host} is not an address of this machine`;
+  }
+  if (error instanceof Deno.errors.PermissionDenied) {
+    return `${where} may not be opened by this user`;
+  }
+  return null;
+}
+
 if (import.meta.main) {
   let config: Config;
   try {
@@ -144,13 +157,21 @@ if (import.meta.main) {
     console.error(`Cannot start h5-uploader: ${error.message}`);
     Deno.exit(2);
   }
-  const running = await startServer(config, {
-    extra: widgetRoutes({
-      distDir: new URL("../dist", import.meta.url),
-      demoDir: new URL("../demo", import.meta.url),
-      allowedOrigins: config.allowedOrigins,
-    }),
-  });
+  let running: RunningServer;
+  try {
+    running = await startServer(config, {
+      extra: widgetRoutes({
+        distDir: new URL("../dist", import.meta.url),
+        demoDir: new URL("../demo", import.meta.url),
+        allowedOrigins: config.allowedOrigins,
+      }),
+    });
+  } catch (error) {
+    const why = listenFailure(error, config);
+    if (why === null) throw error;
+    console.error(`Cannot start h5-uploader: ${why}`);
+    Deno.exit(2);
+  }
   let stopping: Promise<void> | undefined;
   // Idempotent: a Ctrl-C reaches both the launcher (which passes it on) and this process.
   const stop = () => stopping ??= running.close().then(() => Deno.exit(0));
