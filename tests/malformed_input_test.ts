@@ -3,6 +3,7 @@
  * real Socket.IO client against a real server: each answer is a 4xx with its code, nothing
  * is logged as an error for it, and the server keeps serving. A 5xx is always logged.
  */
+import { prng } from "../server/testing/prng.ts";
 import assert from "node:assert/strict";
 import { type ErrorCode, isErrorCode } from "../protocol/errors.ts";
 import type { CreateSessionResponse } from "../protocol/session.ts";
@@ -264,17 +265,6 @@ for (const anonymous of [false, true]) {
       assert.deepEqual(new Uint8Array(await download.arrayBuffer()), fileBytes(12));
       ctx.log.assertNone("the good upload");
     }));
-}
-
-/** Tiny deterministic PRNG (xorshift32) so a failing fuzz case can be replayed. */
-function prng(seed: number) {
-  let x = seed || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 2 ** 32;
-  };
 }
 
 const NASTY = [

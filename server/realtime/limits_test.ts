@@ -2,6 +2,7 @@
  * Issue #7 items 5 and 9: the public socket's limits (message size, unsent bytes, sockets
  * per address, event rate, long-polling bodies) and the internal server bound to its hop.
  */
+import { upgradeAnswer } from "../../tests/support/ws_upgrade.ts";
 import assert from "node:assert/strict";
 import { io as connectClient } from "socket.io-client";
 import { within } from "../../tests/support/deadline.ts";
@@ -51,33 +52,9 @@ async function rawLogin(url: string) {
   return socket;
 }
 
-/** The status line and body of a raw upgrade request (WebSocket clients hide refusals). */
-async function rawUpgrade(port: number, headers: string[] = []): Promise<string> {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  try {
-    const request = [
-      `GET ${WS_PATH} HTTP/1.1`,
-      `Host: 127.0.0.1:${port}`,
-      "Connection: Upgrade",
-      "Upgrade: websocket",
-      "Sec-WebSocket-Version: 13",
-      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
-      ...headers,
-      "",
-      "",
-    ].join("\r\n");
-    await conn.write(new TextEncoder().encode(request));
-    let text = "";
-    const buf = new Uint8Array(4096);
-    while (!text.includes("\r\n\r\n")) {
-      const n = await conn.read(buf);
-      if (n === null) break;
-      text += new TextDecoder().decode(buf.subarray(0, n));
-    }
-    return text;
-  } finally {
-    conn.close();
-  }
+/** The status line and headers of a raw upgrade request (WebSocket clients hide refusals). */
+function rawUpgrade(port: number, headers: string[] = []): Promise<string> {
+  return upgradeAnswer(`http://127.0.0.1:${port}`, headers, WS_PATH);
 }
 
 Deno.test("hop: a message above maxHttpBufferSize closes the socket with 1009 and never reaches the internal server", async () => {

@@ -22,15 +22,42 @@ export async function rawUpgrade(
   headers: string[] = [],
   path = SOCKET_IO_WS_PATH,
 ): Promise<RawUpgrade> {
-  const { hostname, port, host } = new URL(baseUrl);
+  const { hostname, port } = new URL(baseUrl);
   const conn = await Deno.connect({ hostname, port: Number(port) });
-  scope.defer("close a raw upgrade", () => {
-    try {
-      conn.close();
-    } catch {
-      // Closed by the server already.
-    }
-  });
+  scope.defer("close a raw upgrade", () => close(conn));
+  return await upgradeOn(conn, baseUrl, headers, path);
+}
+
+/** The answer's head to an upgrade request; the connection is closed afterwards. */
+export async function upgradeAnswer(
+  baseUrl: string,
+  headers: string[] = [],
+  path = SOCKET_IO_WS_PATH,
+): Promise<string> {
+  const { hostname, port } = new URL(baseUrl);
+  const conn = await Deno.connect({ hostname, port: Number(port) });
+  try {
+    return (await upgradeOn(conn, baseUrl, headers, path)).text;
+  } finally {
+    close(conn);
+  }
+}
+
+function close(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // Closed by the server already.
+  }
+}
+
+async function upgradeOn(
+  conn: Deno.Conn,
+  baseUrl: string,
+  headers: string[],
+  path: string,
+): Promise<RawUpgrade> {
+  const { host } = new URL(baseUrl);
   const request = [
     `GET ${path} HTTP/1.1`,
     `Host: ${host}`,

@@ -3,6 +3,7 @@
  * AppError with a 4xx. Anything else (a TypeError, a URIError from decodeURIComponent, a
  * DOMException from atob) would reach the client as a 500.
  */
+import { prng } from "../../testing/prng.ts";
 import assert from "node:assert/strict";
 import { TokenSigner } from "../../auth/token.ts";
 import { AppError } from "../../errors.ts";
@@ -18,16 +19,6 @@ import {
 } from "./headers.ts";
 
 const ROUNDS = 4000;
-
-function prng(seed: number) {
-  let x = seed || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 2 ** 32;
-  };
-}
 
 const PIECES = [
   "",
