@@ -69,6 +69,8 @@ const machine = {
 const versions = {
   deno: Deno.version.deno,
   node: await version("node", ["--version"]),
+  // The upload part's client: curl carries the bytes.
+  curl: await version("curl", ["--version"]),
   chromium: await version("/usr/bin/chromium", ["--version"]),
 };
 
