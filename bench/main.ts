@@ -1,7 +1,9 @@
 /**
  * `deno task bench [--quick]`: every measurement of the project in one run, against the
  * limit and the peers measured in the same run. Writes bench/results/latest.json and
- * bench/results/chart.svg and prints a markdown table.
+ * bench/results/chart.svg and prints a markdown table. `--only=upload,realtime` runs those
+ * parts and keeps the other parts' figures and rows of the previous latest.json (each part's
+ * date is in `partDates`), so one part can be re-measured without the others.
  */
 import { renderChart } from "./lib/chart.ts";
 import type { BenchPart, BenchPartResult, BenchRow } from "./lib/part.ts";
@@ -11,6 +13,13 @@ const only = Deno.args.find((a) => a.startsWith("--only="))?.slice(7).split(",")
 const started = performance.now();
 const tmpDir = new URL("./tmp", import.meta.url).pathname;
 await Deno.mkdir(tmpDir, { recursive: true });
+
+/** Each part's rows start with this group prefix; figure keys per part. */
+const owned: Record<string, { rows: string; figures: string[] }> = {
+  upload: { rows: "upload", figures: ["upload"] },
+  realtime: { rows: "real time", figures: ["realtime"] },
+  widget: { rows: "widget", figures: ["bundle", "browser"] },
+};
 
 const parts: Record<string, () => Promise<{ run: BenchPart }>> = {
   upload: () => import("./upload/mod.ts"),
@@ -60,6 +69,8 @@ const machine = {
 const versions = {
   deno: Deno.version.deno,
   node: await version("node", ["--version"]),
+  // The upload part's client: curl carries the bytes.
+  curl: await version("curl", ["--version"]),
   chromium: await version("/usr/bin/chromium", ["--version"]),
 };
 
@@ -78,14 +89,37 @@ for (const row of rows) {
 if (!failed || Object.keys(results).length > 0) {
   const out = new URL("./results/", import.meta.url);
   await Deno.mkdir(out, { recursive: true });
+  // Parts not run this time keep what the previous file says about them.
+  type Previous = { date?: string; rows?: BenchRow[]; partDates?: Record<string, string> };
+  const previous: Previous & Record<string, unknown> = only
+    ? await Deno.readTextFile(new URL("latest.json", out)).then(JSON.parse).catch(() => ({}))
+    : {};
+  const kept = Object.keys(owned).filter((name) => !(name in results));
+  const keptFigures = Object.fromEntries(
+    kept.flatMap((name) => owned[name]!.figures).filter((key) => key in previous)
+      .map((key) => [key, previous[key]]),
+  );
+  const keptRows = (previous.rows ?? []).filter((row) =>
+    kept.some((name) => row.group.startsWith(owned[name]!.rows))
+  );
+  const partDates = Object.fromEntries(
+    Object.keys(owned).flatMap((name) => {
+      if (name in results) return [[name, date]];
+      const had = owned[name]!.figures.some((key) => key in keptFigures);
+      const when = previous.partDates?.[name] ?? previous.date;
+      return had && when ? [[name, when]] : [];
+    }),
+  );
   const json = {
     date,
     mode: quick ? "quick" : "full",
     machine,
     versions,
     seconds: Math.round((performance.now() - started) / 1000),
+    partDates,
+    ...keptFigures,
     ...figures,
-    rows,
+    rows: [...rows, ...keptRows],
   };
   await Deno.writeTextFile(new URL("latest.json", out), JSON.stringify(json, null, 2) + "\n");
   if (chart.length > 0) {
