@@ -310,6 +310,11 @@ async function startStack(stack: Stack, dataDir: string, running: Set<Running>) 
       H5_DATA_DIR: dataDir,
       H5_SCENIC_ALLOWED_TYPES: "*/*",
       H5_SCENIC_MAX_FILES: "1000",
+      // Every client of the bench shares one loopback address; real clients come from many.
+      H5_MAX_CONNECTIONS_PER_IP: "100000",
+      H5_MAX_SOCKETS_PER_IP: "100000",
+      H5_SESSION_RATE: "100000",
+      H5_SOCKET_RATE: "100000",
     });
   }
   delete env.BARE_SYNC;
