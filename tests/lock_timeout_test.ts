@@ -98,6 +98,43 @@ Deno.test("lock timeout: a creation waiting for a held session gets 423 UPLOAD_L
     await createUpload(url, session, { size: 100 });
   }));
 
+Deno.test("lock timeout: a final waiting for a part another final is claiming gets 423 UPLOAD_LOCKED", () =>
+  scoped(async (scope) => {
+    const { h, url } = await serve(scope, { H5_LOCK_TIMEOUT_MS: "200" });
+    const session = await createSession(url);
+    const auth = bearer(session.token);
+    const made = await fetch(`${url}/api/uploads`, {
+      method: "POST",
+      headers: { ...TUS, ...auth, "Upload-Length": "100", "Upload-Concat": "partial" },
+    });
+    await made.body?.cancel();
+    assert.equal(made.status, 201);
+    const part = made.headers.get("Location")!;
+    assert.equal((await patch(part, session.token, 0, fileBytes(100))).status, 204);
+    const log = captureErrors(scope);
+
+    const held = await h.locker.acquire(`concat:${part.split("/").pop()}`);
+    let released = false;
+    scope.defer("release the held claim", () => released ? undefined : held.release());
+    const final = () =>
+      fetch(`${url}/api/uploads`, {
+        method: "POST",
+        headers: {
+          ...TUS,
+          ...auth,
+          "Upload-Concat": `final;${new URL(part).pathname}`,
+          "Upload-Metadata": metadata({ filename: "joined.jpg", filetype: "image/jpeg" }),
+        },
+      });
+    await expectLocked("final POST", final());
+    log.assertNone("the claim wait");
+    released = true;
+    await held.release();
+    const joined = await final();
+    await joined.body?.cancel();
+    assert.equal(joined.status, 201);
+  }));
+
 Deno.test("lock timeout: H5_LOCK_TIMEOUT_MS is validated and defaults to 10 s", () => {
   assert.equal(loadConfig({}).lockTimeoutMs, 10_000);
   assert.equal(loadConfig({ H5_LOCK_TIMEOUT_MS: "250" }).lockTimeoutMs, 250);

@@ -1,6 +1,7 @@
 import type { ErrorCode } from "../../protocol/errors.ts";
 import { AppError } from "../errors.ts";
-import type { Locker } from "../lock/locker.ts";
+import { acquireOrLocked } from "../lock/acquire.ts";
+import type { Lock, Locker } from "../lock/locker.ts";
 import type { StateStore, UploadRecord } from "../state/store.ts";
 import type { UploadStorage } from "../storage/storage.ts";
 import { isOpenPartial } from "./quota.ts";
@@ -24,6 +25,8 @@ export interface ConcatenationDeps {
   store: StateStore;
   storage: UploadStorage;
   locker: Locker;
+  /** How long a claim waits for a part another request holds; then 423 UPLOAD_LOCKED. */
+  lockTimeoutMs: number;
   steps: JoinSteps;
 }
 
@@ -38,6 +41,7 @@ export class Concatenation {
   #store: StateStore;
   #storage: UploadStorage;
   #locker: Locker;
+  #lockTimeoutMs: number;
   #steps: JoinSteps;
   /** One join at a time per final (in-process, like MemoryLocker). */
   #chains = new Map<string, Promise<void>>();
@@ -46,6 +50,7 @@ export class Concatenation {
     this.#store = deps.store;
     this.#storage = deps.storage;
     this.#locker = deps.locker;
+    this.#lockTimeoutMs = deps.lockTimeoutMs;
     this.#steps = deps.steps;
   }
 
@@ -73,7 +78,7 @@ export class Concatenation {
     const locks = [];
     try {
       for (const id of [...ids].sort()) {
-        locks.push(await this.#locker.acquire(`concat:${id}`, { timeoutMs: 10_000 }));
+        locks.push(await this.#claimLock(id));
       }
       const parts: UploadRecord[] = [];
       for (const id of ids) {
@@ -102,7 +107,7 @@ export class Concatenation {
    * got it first (then it is kept) or finds it failed (then 400 CONCAT_PART_INVALID).
    */
   async expireUnjoined(id: string): Promise<void> {
-    const lock = await this.#locker.acquire(`concat:${id}`, { timeoutMs: 10_000 });
+    const lock = await this.#claimLock(id);
     try {
       const part = await this.#store.getUpload(id);
       if (!part || part.status !== "completed" || !isOpenPartial(part)) return;
@@ -117,6 +122,12 @@ export class Concatenation {
     } finally {
       await lock.release();
     }
+  }
+
+  #claimLock(id: string): Promise<Lock> {
+    return acquireOrLocked(this.#locker, `concat:${id}`, `Partial upload "${id}"`, {
+      timeoutMs: this.#lockTimeoutMs,
+    });
   }
 
   /** Finals that claimed `part` and are not joined yet (a failed final lets go). */
@@ -137,7 +148,7 @@ export class Concatenation {
    * final created at the same moment either saw the part complete or is listed here.
    */
   async waitingAfterCompletion(part: UploadRecord): Promise<UploadRecord[]> {
-    const lock = await this.#locker.acquire(`concat:${part.id}`, { timeoutMs: 10_000 });
+    const lock = await this.#claimLock(part.id);
     try {
       return await this.finalsWaitingOn(part);
     } finally {

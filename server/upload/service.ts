@@ -104,6 +104,7 @@ export class UploadService implements SessionCommands {
       store: deps.store,
       storage: deps.storage,
       locker: deps.locker,
+      lockTimeoutMs: deps.config.lockTimeoutMs,
       steps: {
         now: () => this.#now(),
         maxSize: (upload) => this.#maxSize(upload),
@@ -756,7 +757,10 @@ export class UploadService implements SessionCommands {
       {
         store: this.#store,
         storage: this.#storage,
-        lockSession: (id) => this.#locker.acquire(`session:${id}`, { timeoutMs: 10_000 }),
+        lockSession: (id) =>
+          acquireOrLocked(this.#locker, `session:${id}`, `Session "${id}"`, {
+            timeoutMs: this.#config.lockTimeoutMs,
+          }),
         forget: (sessionId, uploadIds) => {
           this.#touched.delete(sessionId);
           for (const id of uploadIds) this.#speeds.forget(id);
