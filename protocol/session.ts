@@ -8,6 +8,11 @@ export interface CategoryLimits {
   allowedTypes: string[];
 }
 
+/** `GET /api/categories`: every category's limits (public, cacheable). */
+export interface CategoriesResponse {
+  categories: Record<Category, CategoryLimits>;
+}
+
 /** `POST /api/sessions` body. */
 export interface CreateSessionRequest {
   category: Category;

@@ -62,7 +62,8 @@ export type ErrorCode =
   | "INTERNAL_ERROR";
 
 export interface FileError {
-  code: ErrorCode | "NETWORK_ERROR";
+  /** A server code, or the browser's own: NETWORK_ERROR, EMPTY_FILE (refused when picked). */
+  code: ErrorCode | "NETWORK_ERROR" | "EMPTY_FILE";
   message: string;
 }
 
@@ -97,7 +98,17 @@ export interface FileSnapshot {
   readonly remote?: boolean;
 }
 
-export type ConnectionState = "idle" | "connecting" | "connected" | "reconnecting" | "polling";
+/**
+ * `connected`: live; `reconnecting`: the socket dropped and is retried; `polling`: no socket,
+ * the element asks the server every few seconds; `offline`: the browser has no network.
+ */
+export type ConnectionState =
+  | "idle"
+  | "connecting"
+  | "connected"
+  | "reconnecting"
+  | "polling"
+  | "offline";
 
 /** The session's limits (from the server, once a session exists). */
 export interface CategoryLimits {
@@ -138,6 +149,8 @@ export interface UploaderState {
 export interface Rejection {
   readonly name: string;
   readonly reason: "type" | "size" | "count" | "empty";
+  /** The limit it broke, formatted: accepted types, `2 GB`, a file count; "" when empty. */
+  readonly limit: string;
   /** English; the element shows a translated message. */
   readonly message: string;
 }

@@ -73,7 +73,7 @@ const UNFINISHED = new Set<FileSnapshot["status"]>(["queued", "uploading", "retr
  * @csspart messages - The list of refused files.
  * @csspart message - One refused file's message.
  * @csspart summary - Totals: files done, total progress, speed, time left, connection (`data-status` once every file ended: completed, failed, cancelled).
- * @csspart connection - The connection indicator (`data-state`: connecting, connected, reconnecting, polling).
+ * @csspart connection - The connection state, announced politely (`role=status`; `data-state`: connecting, connected, reconnecting, polling, offline).
  * @csspart toolbar - The start / pause all / resume all / cancel all buttons.
  * @csspart button - Every button (toolbar and per file).
  * @csspart file-list - The `<ul>` of files.
@@ -190,9 +190,10 @@ export class H5Uploader extends LitElement {
   get state(): EngineSnapshot {
     return this.#uploads.snapshot;
   }
-  /** `idle`, `connecting`, `connected`, `reconnecting` or `polling`. */
+  /** `idle`, `connecting`, `connected`, `reconnecting`, `polling` or `offline`. */
   get connection(): ConnectionState {
-    return this.#uploads.snapshot.connection;
+    // The socket notices a dead network only after its ping timeout; the browser knows now.
+    return navigator.onLine === false ? "offline" : this.#uploads.snapshot.connection;
   }
   /** The session in use: the one given by `session-id`, else the one created. */
   get sessionId(): string | null {
@@ -253,11 +254,15 @@ export class H5Uploader extends LitElement {
     super.connectedCallback();
     this.#langObserver = new MutationObserver(() => this.requestUpdate());
     this.#langObserver.observe(document.documentElement, { attributeFilter: ["lang"] });
+    addEventListener("online", this.#redraw);
+    addEventListener("offline", this.#redraw);
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     this.#langObserver?.disconnect();
+    removeEventListener("online", this.#redraw);
+    removeEventListener("offline", this.#redraw);
   }
 
   /** Form reset: cancels and clears every file. */
@@ -336,14 +341,6 @@ export class H5Uploader extends LitElement {
       Number.isFinite(maxFiles) ? maxFiles : null,
       Number.isFinite(maxSize) ? formatBytes(maxSize) : null,
     );
-    const limitOf = (r: Rejection) =>
-      r.reason === "size"
-        ? formatBytes(maxSize)
-        : r.reason === "count"
-        ? String(maxFiles)
-        : r.reason === "type"
-        ? accept
-        : "";
     const mobile = this.#mobile;
     return html`<div part="base" class="base" lang=${s.locale}>
       <label part="dropzone" class="drop" ?data-dragging=${this.#dragging > 0}>
@@ -360,7 +357,7 @@ export class H5Uploader extends LitElement {
         ? html`<ul part="messages" class="messages">
           ${
           this.#rejections.map((r) =>
-            html`<li part="message">${s.rejected(r.reason, r.name, limitOf(r))}</li>`
+            html`<li part="message">${s.rejected(r.reason, r.name, r.limit)}</li>`
           )
         }
         </ul>`
@@ -380,7 +377,8 @@ export class H5Uploader extends LitElement {
   }
 
   #summary(s: Strings): TemplateResult {
-    const { files, totals, connection, ended } = this.#uploads.snapshot;
+    const { files, totals, ended } = this.#uploads.snapshot;
+    const connection = this.connection;
     const counted = files.filter((f) => f.status !== "cancelled").length;
     const done = files.filter((f) => f.status === "completed").length;
     const failed = files.filter((f) => f.status === "failed").length;
@@ -398,9 +396,9 @@ export class H5Uploader extends LitElement {
         : nothing
     }</span>
         ${
-      connection === "idle"
+      this.#uploads.snapshot.connection === "idle"
         ? nothing
-        : html`<span part="connection" class="conn" data-state=${connection}>
+        : html`<span part="connection" class="conn" data-state=${connection} role="status">
           ${s.connection[connection]}
         </span>`
     }
@@ -488,7 +486,9 @@ export class H5Uploader extends LitElement {
         ${this.#bar(f.progress, s.progressOf(f.name))}
         ${
       f.error && f.status !== "retrying"
-        ? html`<div part="error" class="error">${s.errors[f.error.code] ?? f.error.message}</div>`
+        ? html`<div part="error" class="error" title=${f.error.message}>${
+          s.error(f.error.code, f.error.message)
+        }</div>`
         : nothing
     }
       </div>
@@ -531,7 +531,7 @@ export class H5Uploader extends LitElement {
       case "completed":
         return s.completed(m.name);
       case "failed":
-        return s.failed(m.name, m.error ? s.errors[m.error.code] ?? m.error.message : "");
+        return s.failed(m.name, m.error ? s.error(m.error.code, m.error.message) : "");
       case "paused":
         return s.paused(m.name);
       case "all-done":
@@ -564,6 +564,8 @@ export class H5Uploader extends LitElement {
     this.renderRoot.querySelector<HTMLElement>(".toggle, .toolbar button")?.focus();
     await started;
   }
+
+  #redraw = (): void => this.requestUpdate();
 
   #onPick = (event: Event): void => {
     const input = event.target as HTMLInputElement;

@@ -134,3 +134,19 @@ Deno.test("h5-uploader - observes every documented attribute", () => {
     "token",
   ]);
 });
+
+Deno.test("h5-uploader - connection: offline as soon as the browser says so, else the engine's", () => {
+  const el = make({ endpoint: "http://x" });
+  el.addFiles([jpeg()]);
+  const engine = TestUploader.engines.at(-1)!;
+  engine.set(snapshot([file("a", { status: "uploading" })], { connection: "reconnecting" }));
+  assert.equal(el.connection, "reconnecting");
+  Object.defineProperty(navigator, "onLine", { value: false, configurable: true });
+  try {
+    assert.equal(el.connection, "offline");
+  } finally {
+    delete (navigator as { onLine?: boolean }).onLine;
+  }
+  engine.set(snapshot([file("a", { status: "uploading" })], { connection: "polling" }));
+  assert.equal(el.connection, "polling");
+});

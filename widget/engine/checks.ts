@@ -1,6 +1,11 @@
 /** Client-side checks before anything is sent: accept patterns, size, count, empty files. */
 import type { CategoryLimits } from "../../protocol/session.ts";
+import { formatBytes } from "../format.ts";
+import { rejectedText } from "../i18n/errors.ts";
 import type { FileLike, Rejection } from "./types.ts";
+
+// One formatter for the engine's messages and the view (the bundle carries one copy).
+export { formatBytes };
 
 export interface CheckContext {
   /** `accept` attribute syntax: `image/*`, `video/mp4`, `.heic`, comma separated. */
@@ -35,41 +40,33 @@ export function accepts(file: FileLike, accept: string | readonly string[]): boo
   );
 }
 
-/** "1.5 MB" style sizes for messages. */
-export function formatBytes(bytes: number): string {
-  const units = ["B", "KB", "MB", "GB", "TB"];
-  let i = 0;
-  while (bytes >= 1024 && i < units.length - 1) bytes /= 1024, i++;
-  return `${i ? bytes.toFixed(bytes < 10 ? 1 : 0) : bytes} ${units[i]}`;
-}
-
 const least = (...values: (number | undefined)[]): number =>
   Math.min(...values.map((v) => v ?? Infinity));
 
-/** Why `file` cannot be added (English message; the view translates by `reason`), or null. */
+/**
+ * Why `file` cannot be added, or null. The message is the English text of i18n/errors.ts
+ * (one copy of each text in the bundle); the view translates by `reason` and `limit`.
+ */
 export function check(file: FileLike, ctx: CheckContext): Rejection | null {
-  const { name } = file;
-  const reject = (reason: Rejection["reason"], message: string): Rejection => ({
-    name,
-    reason,
-    message,
-  });
-  const limits = ctx.limits;
-  if (
-    (ctx.accept && !accepts(file, ctx.accept)) ||
-    // A type the browser did not name is left to the server (it checks extension and bytes).
-    (limits && typeOf(file) && !accepts(file, limits.allowedTypes))
-  ) {
-    return reject("type", `"${name}" is not an allowed file type`);
-  }
-  if (file.size === 0) return reject("empty", `"${name}" is empty`);
+  const { accept, limits } = ctx;
   const maxSize = least(ctx.maxSize, limits?.maxFileSize);
-  if (file.size > maxSize) {
-    return reject("size", `"${name}" is larger than the limit of ${formatBytes(maxSize)}`);
-  }
   const maxFiles = least(ctx.maxFiles, limits?.maxFiles);
-  if (ctx.count >= maxFiles) {
-    return reject("count", `You can add at most ${maxFiles} files`);
-  }
-  return null;
+  const types = accept && !accepts(file, accept)
+    ? accept
+    // A type the browser did not name is left to the server (it checks extension and bytes).
+    : limits && typeOf(file) && !accepts(file, limits.allowedTypes)
+    ? limits.allowedTypes.join(",")
+    : null;
+  const [reason, limit = ""]: [Rejection["reason"], string] | [] = types !== null
+    ? ["type", types]
+    : !file.size
+    ? ["empty", ""]
+    : file.size > maxSize
+    ? ["size", formatBytes(maxSize)]
+    : ctx.count >= maxFiles
+    ? ["count", String(maxFiles)]
+    : [];
+  return reason
+    ? { name: file.name, reason, limit, message: rejectedText(0, reason, file.name, limit) }
+    : null;
 }

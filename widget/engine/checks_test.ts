@@ -30,15 +30,17 @@ Deno.test("checks - each reason with an English message", () => {
   assert.deepEqual(check(file("a.pdf", "application/pdf"), ctx), {
     name: "a.pdf",
     reason: "type",
-    message: '"a.pdf" is not an allowed file type',
+    limit: "image/*",
+    message: "“a.pdf”: File type not allowed (image/*)",
   });
   assert.equal(check(file("e.jpg", "image/jpeg", 0), ctx)?.reason, "empty");
   const big = check(file("b.jpg", "image/jpeg", 2048), ctx);
   assert.equal(big?.reason, "size");
-  assert.match(big!.message, /larger than the limit of 1000 B/);
+  assert.equal(big?.limit, "1000 B");
+  assert.equal(big?.message, "“b.jpg”: File too large (1000 B)");
   const third = check(file("c.jpg", "image/jpeg"), { ...ctx, count: 2 });
   assert.deepEqual(third?.reason, "count");
-  assert.equal(third?.message, "You can add at most 2 files");
+  assert.equal(third?.message, "“c.jpg”: Too many files (2)");
 });
 
 Deno.test("checks - the session's limits apply once known, the tighter one wins", () => {
@@ -58,5 +60,5 @@ Deno.test("checks - formatBytes", () => {
   assert.equal(formatBytes(999), "999 B");
   assert.equal(formatBytes(1536), "1.5 KB");
   assert.equal(formatBytes(20 * 2 ** 20), "20 MB");
-  assert.equal(formatBytes(2 * 2 ** 30), "2.0 GB");
+  assert.equal(formatBytes(2 * 2 ** 30), "2 GB");
 });

@@ -4,12 +4,13 @@
  */
 import { endStatus, type FileProgress, type ProgressUpdateEvent } from "../../protocol/events.ts";
 import type { CategoryLimits } from "../../protocol/session.ts";
+import { REFUSED } from "../i18n/errors.ts";
 import { check } from "./checks.ts";
 import { advance, createEntry, type Entry, toSnapshot, totals } from "./file_state.ts";
 import { Realtime } from "./realtime.ts";
 import { fingerprint, ResumeStore } from "./resume_store.ts";
 import { manuallyRetryable, retryDelay, transient, verdict } from "./retry.ts";
-import { createSession, getSnapshot } from "./session_api.ts";
+import { createSession, getLimits, getSnapshot } from "./session_api.ts";
 import { HttpError, TusClient } from "./tus_client.ts";
 import type {
   ConnectionState,
@@ -64,6 +65,8 @@ export class UploadEngine {
   #snap: EngineSnapshot | null = null;
   #session: Session | null = null;
   #limits: CategoryLimits | null = null;
+  /** Settles (never rejects) once the limits are read or could not be. */
+  #limitsRead: Promise<void>;
   #tus: TusClient | null = null;
   #rt: Realtime | null = null;
   #connection: ConnectionState = "idle";
@@ -89,6 +92,17 @@ export class UploadEngine {
       ((h) => clearTimeout(h as ReturnType<typeof setTimeout>));
     this.#resume = new ResumeStore(options.store, this.#endpoint);
     if (options.sessionId && options.token) this.#useSession(options.sessionId, options.token);
+    // Limits before the first byte (issue #8, 4): a file over them is refused when picked.
+    this.#limitsRead = getLimits(
+      options.http,
+      this.#endpoint,
+      options.category,
+      this.#session,
+      this.#life.signal,
+    ).then((limits) => {
+      this.#limits ??= limits;
+      this.#changed();
+    }, () => {}); // unknown: the server still checks every upload
   }
 
   // ------------------------------------------------------------------ public API
@@ -226,6 +240,8 @@ export class UploadEngine {
     return this.#booting ??= (async () => {
       const o = this.#o;
       const signal = this.#life.signal;
+      await this.#limitsRead;
+      this.#recheck();
       if (!this.#session) {
         // After a reload: a stored session whose token still works (HEAD 200) continues.
         const tried = new Set<string>();
@@ -490,6 +506,18 @@ export class UploadEngine {
   }
 
   // ------------------------------------------------------------------ transitions
+
+  /** Files picked before the limits arrived are checked again before any upload request. */
+  #recheck(): void {
+    let count = 0;
+    for (const e of this.#all()) {
+      const refused = e.file && !e.url && live(e.status) &&
+        check(e.file, { ...this.#o, limits: this.#limits, count });
+      if (refused) {
+        this.#fail(e, { code: REFUSED[refused.reason], message: refused.message }, false);
+      } else if (e.status !== "cancelled") count++;
+    }
+  }
 
   #all(): Entry[] {
     return [...this.#entries.values()];

@@ -84,6 +84,10 @@ export class FakeServer implements HttpStack {
   sessionId = crypto.randomUUID();
   token = "fake-token";
   limits = { maxFileSize: 10_000_000, maxFiles: 5, allowedTypes: ["image/*", "video/*"] };
+  /** The other category's limits in `GET /api/categories`. */
+  scenic = { maxFileSize: 1000, maxFiles: 1, allowedTypes: ["image/jpeg"] };
+  /** Sent in the session snapshot when set (a server that tells a session's own limits). */
+  snapshotLimits: typeof this.limits | null = null;
   intercept: ((request: HttpRequest) => HttpResponse | undefined) | undefined;
   /** Calls onUploadProgress with these fractions of each PATCH body before answering. */
   progressSteps: number[] = [];
@@ -124,6 +128,9 @@ export class FakeServer implements HttpStack {
         limits: this.limits,
         uploadUrl: `${BASE}/api/uploads`,
       });
+    }
+    if (path === "/api/categories" && r.method === "GET") {
+      return response(200, {}, { categories: { personal: this.limits, scenic: this.scenic } });
     }
     if (path.startsWith("/api/sessions/") && r.method === "GET") {
       return response(200, {}, this.snapshot());
@@ -199,6 +206,7 @@ export class FakeServer implements HttpStack {
       message: "",
       timestamp: new Date(0).toISOString(),
       files,
+      ...(this.snapshotLimits ? { limits: this.snapshotLimits } : {}),
     };
   }
 

@@ -25,7 +25,8 @@ export type FileStatus =
   | "cancelled";
 
 export interface FileError {
-  code: ErrorPayload["code"] | "NETWORK_ERROR";
+  /** A server code, or the browser's own: NETWORK_ERROR, EMPTY_FILE (refused when picked). */
+  code: ErrorPayload["code"] | "NETWORK_ERROR" | "EMPTY_FILE";
   message: string;
 }
 
@@ -62,7 +63,18 @@ export interface FileSnapshot {
   readonly remote?: boolean;
 }
 
-export type ConnectionState = "idle" | "connecting" | "connected" | "reconnecting" | "polling";
+/**
+ * `connected`: the socket is live; `reconnecting`: it dropped and socket.io retries;
+ * `polling`: no socket, GET /api/sessions/:id every few seconds; `offline`: the browser says
+ * the network is gone (the element's view; the engine itself never reports it).
+ */
+export type ConnectionState =
+  | "idle"
+  | "connecting"
+  | "connected"
+  | "reconnecting"
+  | "polling"
+  | "offline";
 
 export interface EngineSnapshot {
   readonly files: readonly FileSnapshot[];
@@ -93,6 +105,8 @@ export interface EngineSnapshot {
 export interface Rejection {
   readonly name: string;
   readonly reason: "type" | "size" | "count" | "empty";
+  /** The limit it broke, formatted: accepted types, `2 GB`, a file count; "" when empty. */
+  readonly limit: string;
   readonly message: string;
 }
 

@@ -1,3 +1,4 @@
+import { errorText, rejectedText } from "./errors.ts";
 import type { Strings } from "./strings.ts";
 
 const files = (n: number) => (n === 1 ? "1 file" : `${n} files`);
@@ -8,7 +9,7 @@ export const en: Strings = {
   pick: (mobile) => (mobile ? "Tap to choose or take photos" : "Choose files"),
   pickHint: (
     mobile,
-  ) => (mobile ? "Photos and videos upload in the background" : "or drop or paste them here"),
+  ) => (mobile ? "Keep this page open while uploading" : "or drop or paste them here"),
   limits: (maxFiles, maxSize) =>
     [maxFiles !== null && `Up to ${files(maxFiles)}`, maxSize && `${maxSize} each`]
       .filter(Boolean)
@@ -41,24 +42,11 @@ export const en: Strings = {
     connecting: "Connecting…",
     connected: "Live",
     reconnecting: "Reconnecting…",
-    polling: "Live updates off, checking every few seconds",
+    polling: "Checking every 2 s",
+    offline: "Offline",
   },
-  rejected: (reason, name, limit) =>
-    ({
-      type: `“${name}” is not an accepted file type${limit ? ` (${limit})` : ""}.`,
-      size: `“${name}” is larger than ${limit}.`,
-      count: `“${name}” was not added: at most ${limit} files.`,
-      empty: `“${name}” is empty.`,
-    })[reason],
-  errors: {
-    NETWORK_ERROR: "Network error",
-    FILE_TOO_LARGE: "The file is too large",
-    REQUEST_TOO_LARGE: "The request is too large",
-    FILE_TYPE_NOT_ALLOWED: "This file type is not allowed",
-    TOO_MANY_FILES: "Too many files in this upload",
-    SESSION_TIMEOUT: "The upload session expired",
-    INSUFFICIENT_PERMISSIONS: "Not allowed: the upload link is invalid or expired",
-  },
+  rejected: (reason, name, limit) => rejectedText(0, reason, name, limit),
+  error: (code, message) => errorText(0, code, message),
   added: (n) => `${files(n)} added`,
   refused: (n) => `${files(n)} refused`,
   progress: (p) => `Upload ${p}% complete`,

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { ERRORS } from "../../protocol/errors.ts";
 import { en, resolveLang, stringsFor, supportedLang, zhCN } from "./mod.ts";
 
 Deno.test("i18n - the first supported language of element, document, browser wins", () => {
@@ -42,4 +43,37 @@ Deno.test("i18n - both dictionaries translate every status, connection and actio
     assert.equal(strings.connection.idle, "");
     assert.ok(strings.connection.polling && strings.connection.reconnecting);
   }
+});
+
+Deno.test("i18n - every error code has an English and a Chinese text, not the server's", () => {
+  // The type makes a missing code a `deno check` error; this guards the content.
+  for (const code of [...Object.keys(ERRORS), "NETWORK_ERROR", "EMPTY_FILE"]) {
+    const [enText, zhText] = [en.error(code, "SERVER"), zhCN.error(code, "SERVER")];
+    assert.ok(enText !== "SERVER" && /^[\x20-\x7e]+$/.test(enText), `${code} en: ${enText}`);
+    assert.ok(zhText !== "SERVER" && /[\u4e00-\u9fff]/.test(zhText), `${code} zh: ${zhText}`);
+  }
+  assert.equal(zhCN.error("FILE_TOO_LARGE", "The file exceeds the size limit"), "文件太大");
+  assert.equal(en.error("SOME_NEWER_CODE", "Told by a newer server"), "Told by a newer server");
+  assert.equal(
+    zhCN.failed("a.jpg", zhCN.error("STORAGE_FULL", "x")),
+    "a.jpg 上传失败：服务器空间已满",
+  );
+});
+
+Deno.test("i18n - no text promises what the widget does not do (uploads in the background)", () => {
+  for (const strings of [en, zhCN]) {
+    for (const mobile of [true, false]) {
+      assert.doesNotMatch(strings.pickHint(mobile), /background|后台/);
+    }
+  }
+  assert.match(zhCN.pickHint(true), /请勿关闭/);
+  assert.match(en.pickHint(true), /Keep this page open/);
+});
+
+Deno.test("i18n - refusals before sending name the file, the reason and the limit", () => {
+  assert.equal(en.rejected("size", "big.mov", "2 GB"), "“big.mov”: File too large (2 GB)");
+  assert.equal(zhCN.rejected("size", "big.mov", "2 GB"), "“big.mov”: 文件太大 (2 GB)");
+  assert.equal(zhCN.rejected("empty", "e.jpg", ""), "“e.jpg”: 空文件");
+  assert.equal(zhCN.connection.offline, "网络已断开");
+  assert.equal(en.connection.reconnecting, "Reconnecting…");
 });

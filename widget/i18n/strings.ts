@@ -2,7 +2,7 @@
  * Every text the element shows or announces. A dictionary is a typed object: a key missing
  * from `en` or `zhCN` is a compile error. Plurals and parameters are small functions.
  */
-import type { ConnectionState, FileError, FileStatus, Rejection } from "../engine/types.ts";
+import type { ConnectionState, FileStatus, Rejection } from "../engine/types.ts";
 
 export type FileAction = "pause" | "resume" | "cancel" | "retry" | "remove";
 
@@ -42,8 +42,11 @@ export interface Strings {
   readonly connection: Readonly<Record<ConnectionState, string>>;
   /** Why a file was refused before anything was sent. `limit` is formatted. */
   rejected(reason: Rejection["reason"], name: string, limit: string): string;
-  /** Known server and network errors; others show the server's message. */
-  readonly errors: Readonly<Partial<Record<FileError["code"], string>>>;
+  /**
+   * The text of an error code (every code has one in errors.ts, typed); the server's
+   * `message` for a code this build does not know.
+   */
+  error(code: string, message: string): string;
   /** Live region milestones. */
   added(count: number): string;
   refused(count: number): string;

@@ -1,10 +1,11 @@
+import { errorText, rejectedText } from "./errors.ts";
 import type { Strings } from "./strings.ts";
 
 /** 简体中文. */
 export const zhCN: Strings = {
   locale: "zh-CN",
   pick: (mobile) => (mobile ? "点击选择或拍摄" : "选择文件"),
-  pickHint: (mobile) => (mobile ? "照片和视频会在后台上传" : "或拖放、粘贴到这里"),
+  pickHint: (mobile) => (mobile ? "上传时请勿关闭此页面" : "或拖放、粘贴到这里"),
   limits: (maxFiles, maxSize) =>
     [maxFiles !== null && `最多 ${maxFiles} 个文件`, maxSize && `每个不超过 ${maxSize}`]
       .filter(Boolean)
@@ -36,25 +37,12 @@ export const zhCN: Strings = {
     idle: "",
     connecting: "连接中…",
     connected: "实时连接",
-    reconnecting: "正在重新连接…",
-    polling: "实时连接不可用，定时刷新中",
+    reconnecting: "重新连接中…",
+    polling: "定时刷新中",
+    offline: "网络已断开",
   },
-  rejected: (reason, name, limit) =>
-    ({
-      type: `“${name}”的文件类型不支持${limit ? `（${limit}）` : ""}。`,
-      size: `“${name}”超过了 ${limit}。`,
-      count: `“${name}”未添加：最多 ${limit} 个文件。`,
-      empty: `“${name}”是空文件。`,
-    })[reason],
-  errors: {
-    NETWORK_ERROR: "网络错误",
-    FILE_TOO_LARGE: "文件太大",
-    REQUEST_TOO_LARGE: "请求内容过大",
-    FILE_TYPE_NOT_ALLOWED: "不支持此文件类型",
-    TOO_MANY_FILES: "本次上传的文件太多",
-    SESSION_TIMEOUT: "上传会话已过期",
-    INSUFFICIENT_PERMISSIONS: "无权上传：链接无效或已过期",
-  },
+  rejected: (reason, name, limit) => rejectedText(1, reason, name, limit),
+  error: (code, message) => errorText(1, code, message),
   added: (n) => `已添加 ${n} 个文件`,
   refused: (n) => `${n} 个文件未添加`,
   progress: (p) => `已上传 ${p}%`,
