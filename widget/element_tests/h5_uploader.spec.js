@@ -85,9 +85,9 @@ describe("h5-uploader", () => {
     await el.updateComplete;
     const messages = $$(el, "[part~=messages] [part~=message]").map(text);
     equal(messages.length, 3, "one message per refused file");
-    match(messages[0], /notes\.txt.*not an accepted file type/);
-    match(messages[1], /huge\.jpg.*larger than/);
-    match(messages[2], /three\.jpg.*at most 2 files/);
+    equal(messages[0], "“notes.txt”: File type not allowed (image/*)");
+    equal(messages[1], "“huge.jpg”: File too large (1000 B)");
+    equal(messages[2], "“three.jpg”: Too many files (2)");
     equal($$(el, "[part~=file]").length, 2);
   });
 
@@ -183,5 +183,16 @@ describe("h5-uploader", () => {
     equal(event.detail.error.code, "NETWORK_ERROR");
     equal(event.detail.willRetry, false);
     equal(el.files[0].status, "failed");
+  });
+
+  it("shows a failed file's error in its language, the engine's message as the title", async () => {
+    const el = await mount(`<h5-uploader lang="zh-CN" endpoint="${NOWHERE}"></h5-uploader>`);
+    el.addFiles([jpeg("a.jpg")]);
+    await el.start();
+    await until(() => el.files[0]?.status === "failed", "the file failed");
+    await el.updateComplete;
+    const error = $(el, "[part~=error]");
+    equal(text(error), "网络错误");
+    equal(error.title, "Network error");
   });
 });
