@@ -243,7 +243,7 @@ function parseHandshakeQuery(query: unknown): { sessionId: string; clientType: C
 function reconnectAttemptsOf(auth: unknown, query: unknown): number {
   const fromAuth = (auth as Record<string, unknown> | null)?.reconnectAttempts;
   const value = fromAuth ?? (query as Record<string, unknown> | null)?.reconnectAttempts;
-  return value === undefined ? 0 : schemas.parse(schemas.ReconnectAttempts, value);
+  return schemas.parse(schemas.HandshakeReconnect, { reconnectAttempts: value }).reconnectAttempts;
 }
 
 type AckFn = (reply: Ack<unknown>) => void;
