@@ -143,6 +143,10 @@ Deno.test("categories: public limits, cacheable with an ETag, 304 on If-None-Mat
       assert.equal(again.headers.get("Cache-Control"), "public, max-age=300");
       assert.equal(again.headers.get("Access-Control-Allow-Origin"), ORIGIN);
     }
+    const headOnly = await fetch(url, { method: "HEAD" });
+    assert.equal(headOnly.status, 200);
+    assert.equal(await headOnly.text(), "");
+    assert.equal(headOnly.headers.get("ETag")?.replace(/^W\//, ""), etag);
     const changed = await fetch(url, { headers: { "If-None-Match": '"stale"' } });
     assert.equal(changed.status, 200);
     assert.deepEqual(await changed.json(), body);

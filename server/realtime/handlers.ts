@@ -63,7 +63,10 @@ export function registerHandlers(io: RealtimeServer, options: HandlerOptions): v
       if (!handshakes.take(clientAddress)) throw new AppError("RATE_LIMIT_EXCEEDED");
       const token = tokenOf(socket.handshake.auth);
       const { sessionId, clientType } = parseHandshakeQuery(socket.handshake.query);
-      const reconnectAttempts = reconnectAttemptsOf(socket.handshake.auth, socket.handshake.query);
+      const reconnectAttempts = schemas.reconnectAttemptsOf(
+        socket.handshake.auth,
+        socket.handshake.query,
+      );
       await commands.authorize(token, sessionId);
       socket.data = {
         sessionId,
@@ -237,13 +240,6 @@ function parseHandshakeQuery(query: unknown): { sessionId: string; clientType: C
   // A missing or malformed session id is the spec's INVALID_SESSION ("检查会话ID格式").
   schemas.parse(schemas.HandshakeQuery.entries.sessionId, sessionId, "INVALID_SESSION");
   return schemas.parse(schemas.HandshakeQuery, query);
-}
-
-/** `auth.reconnectAttempts`, else `query.reconnectAttempts`; absent means a first connect. */
-function reconnectAttemptsOf(auth: unknown, query: unknown): number {
-  const fromAuth = (auth as Record<string, unknown> | null)?.reconnectAttempts;
-  const value = fromAuth ?? (query as Record<string, unknown> | null)?.reconnectAttempts;
-  return schemas.parse(schemas.HandshakeReconnect, { reconnectAttempts: value }).reconnectAttempts;
 }
 
 type AckFn = (reply: Ack<unknown>) => void;

@@ -32,6 +32,13 @@ export const HandshakeReconnect = v.object({
   ),
 });
 
+/** `auth.reconnectAttempts`, else `query.reconnectAttempts`; absent means a first connect. */
+export function reconnectAttemptsOf(auth: unknown, query: unknown): number {
+  const fromAuth = (auth as Record<string, unknown> | null)?.reconnectAttempts;
+  const value = fromAuth ?? (query as Record<string, unknown> | null)?.reconnectAttempts;
+  return parse(HandshakeReconnect, { reconnectAttempts: value }).reconnectAttempts;
+}
+
 /** The optional JSON body of the HTTP file commands (pause, resume, cancel). */
 export const FileCommandBody = v.object({ reason: v.optional(Reason) });
 
