@@ -91,7 +91,7 @@ export function registerHandlers(io: RealtimeServer, options: HandlerOptions): v
     if (reconnectAttempts > 0) {
       socket.emit("connection-status", {
         status: "reconnecting",
-        message: `Restoring session ${sessionId} after ${reconnectAttempts} attempts`,
+        message: `Restoring session ${sessionId} after ${reconnectAttempts} attempt(s)`,
         reconnectAttempts,
         ...retry,
       });
