@@ -164,8 +164,15 @@ export interface SessionErrorEvent {
 export interface ConnectionStatusEvent {
   status: "connected" | "disconnected" | "reconnecting" | "error";
   message?: string;
+  /** Set on a reconnection: the attempts the client reported (= `reconnectAttempts`). */
   retryCount?: number;
   maxRetries?: number;
+  /**
+   * Addition: the reconnection attempts the client reported in its handshake
+   * (`auth.reconnectAttempts`, 0 on a first connection). A client that comes back (> 0) hears
+   * `reconnecting` and then, once it is in its session's room again, `connected`.
+   */
+  reconnectAttempts?: number;
 }
 
 /** Addition: a paused or resumed upload (pause is the server's state, heard by the room). */

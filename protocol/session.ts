@@ -1,16 +1,11 @@
 import type { Category, ProgressUpdateEvent } from "./events.ts";
 
-/** Limits of one category, as returned by session creation. */
+/** Limits of one category, as returned by session creation and `GET /api/categories`. */
 export interface CategoryLimits {
   maxFileSize: number;
   maxFiles: number;
   /** MIME types or patterns such as `image/*`. */
   allowedTypes: string[];
-}
-
-/** `GET /api/categories`: every category's limits (public, cacheable). */
-export interface CategoriesResponse {
-  categories: Record<Category, CategoryLimits>;
 }
 
 /** `POST /api/sessions` body. */
@@ -29,7 +24,35 @@ export interface CreateSessionResponse {
   uploadUrl: string;
 }
 
-/** `GET /api/sessions/:id`: the socket's progress payload with every file. */
+/** The socket's progress payload with every file (command acks, `requestUpdate` answers). */
 export type SessionSnapshot = ProgressUpdateEvent & {
   files: NonNullable<ProgressUpdateEvent["files"]>;
 };
+
+/**
+ * `GET /api/sessions/:id`: the snapshot plus the session's category and limits, so a page
+ * handed only a session id can check files when they are picked, before any upload request.
+ */
+export type SessionResponse = SessionSnapshot & {
+  category: Category;
+  limits: CategoryLimits;
+};
+
+/** `GET /api/categories` (public, cacheable): every category's limits, before any session. */
+export interface CategoriesResponse {
+  categories: Record<Category, CategoryLimits>;
+}
+
+/**
+ * `POST /api/sessions/:id/files/:fileId/{pause,resume,cancel}` (200): the very ack the socket's
+ * `upload-pause` / `upload-resume` / `upload-cancel` gives (errors use the usual error body).
+ */
+export interface FileCommandResponse {
+  ok: true;
+  data: SessionSnapshot;
+}
+
+/** Optional body of those commands; `reason` goes to `upload-paused` / `upload-cancelled`. */
+export interface FileCommandRequest {
+  reason?: string;
+}

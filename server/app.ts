@@ -4,7 +4,8 @@ import { TUS_ALLOWED_HEADERS, TUS_EXPOSED_HEADERS } from "../protocol/tus.ts";
 import { AppError, toAppError } from "./errors.ts";
 import { edgeOf } from "./http/client_address.ts";
 import { originPolicy } from "./http/origins.ts";
-import { KeyedRateLimiter } from "./http/rate_limit.ts";
+import { DEFAULT_RATE_LIMIT, KeyedRateLimiter, type RateLimit } from "./http/rate_limit.ts";
+import { categoryRoutes } from "./routes/categories.ts";
 import { sessionRoutes } from "./routes/sessions.ts";
 import { tusRoutes } from "./routes/tus/mod.ts";
 import type { UploadService } from "./upload/service.ts";
@@ -15,6 +16,8 @@ export interface AppDeps {
   maxFileSize: number;
   /** Session creations per address per minute. */
   sessionRate?: number;
+  /** HTTP file commands per client address (H5_SOCKET_RATE, like socket events). */
+  commandRate?: RateLimit;
   /** H5_IDLE_TIMEOUT_MS for JSON bodies (upload bodies: the storage). */
   idleTimeoutMs?: number;
   /** Extra routes mounted last (the widget file and the demo page). */
@@ -73,11 +76,13 @@ export function createApp(deps: AppDeps): Hono {
   );
 
   app.get("/healthz", (c) => c.json({ ok: true, time: new Date().toISOString() }));
+  app.route("/api/categories", categoryRoutes(deps.service.categories));
   app.route(
     "/api/sessions",
     sessionRoutes({
       service: deps.service,
       limiter: new KeyedRateLimiter({ events: deps.sessionRate ?? 60, perMs: 60_000 }, Date.now),
+      commandLimiter: new KeyedRateLimiter(deps.commandRate ?? DEFAULT_RATE_LIMIT, Date.now),
       ...(deps.idleTimeoutMs ? { idleTimeoutMs: deps.idleTimeoutMs } : {}),
     }),
   );

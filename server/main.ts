@@ -76,6 +76,7 @@ export async function startServer(
     allowedOrigins: config.allowedOrigins,
     maxFileSize: config.maxFileSize,
     sessionRate: config.sessionRate,
+    commandRate: { events: config.socketRate, perMs: 1000 },
     idleTimeoutMs: config.idleTimeoutMs,
   };
   if (options.extra) appOptions.extra = options.extra;

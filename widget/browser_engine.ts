@@ -1,5 +1,5 @@
 /** The engine with its browser wiring: XHR (upload progress), localStorage, Socket.IO. */
-import { LocalKeyValueStore, UploadEngine, xhrHttpStack } from "./engine/mod.ts";
+import { browserWake, LocalKeyValueStore, UploadEngine, xhrHttpStack } from "./engine/mod.ts";
 import { connectSocket } from "./socket.ts";
 import type { EngineConfig } from "./upload_controller.ts";
 
@@ -9,5 +9,6 @@ export function createBrowserEngine(config: EngineConfig): UploadEngine {
     http: xhrHttpStack,
     store: new LocalKeyValueStore(),
     connectSocket,
+    wake: browserWake,
   });
 }

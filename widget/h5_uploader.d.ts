@@ -225,6 +225,8 @@ export declare class H5Uploader extends HTMLElement {
   token: string;
   /** Bytes per PATCH (the `chunk-size` attribute also takes `8MB`). */
   chunkSize: number | undefined;
+  /** Seconds without upload progress before a stalled request is retried (the `stall-timeout` attribute; 0: never). Default 20. */
+  stallTimeout: number | undefined;
   autoStart: boolean;
   name: string;
   required: boolean;

@@ -57,6 +57,7 @@ const UNFINISHED = new Set<FileSnapshot["status"]>(["queued", "uploading", "retr
  * @attr {string} session-id - A session created by the host page's backend (with `token`).
  * @attr {string} token - The bearer token of `session-id`.
  * @attr {string} chunk-size - Bytes per PATCH request: bytes or `8MB`. Default: one PATCH per file (set it behind a proxy that caps request bodies).
+ * @attr {number} stall-timeout - Seconds without upload progress before a request is dropped and the upload resumes from the server's offset. Default 20; `0` never.
  * @attr {boolean} auto-start - Upload as soon as files are added (no start button).
  * @attr {string} name - Form field name: the form submits one entry per uploaded file id.
  * @attr {boolean} required - Form validation fails until at least one file is uploaded.
@@ -118,6 +119,7 @@ export class H5Uploader extends LitElement {
     sessionId: { attribute: "session-id", noAccessor: true },
     token: {},
     chunkSize: { attribute: "chunk-size", converter: sizeConverter },
+    stallTimeout: { attribute: "stall-timeout", type: Number },
     autoStart: { attribute: "auto-start", type: Boolean },
     name: {},
     required: { type: Boolean },
@@ -136,6 +138,8 @@ export class H5Uploader extends LitElement {
   declare token: string;
   /** Bytes per PATCH (the attribute also takes `8MB`). */
   declare chunkSize: number | undefined;
+  /** Seconds without upload progress before a stalled request is retried (0: never). */
+  declare stallTimeout: number | undefined;
   declare autoStart: boolean;
   declare name: string;
   declare required: boolean;
@@ -321,6 +325,7 @@ export class H5Uploader extends LitElement {
       config.token = this.token;
     }
     if (this.chunkSize) config.chunkSize = this.chunkSize;
+    if (this.stallTimeout! >= 0) config.stallTimeoutMs = this.stallTimeout! * 1000;
     if (this.accept) config.accept = this.accept;
     if (this.maxFiles! > 0) config.maxFiles = this.maxFiles!;
     if (this.maxSize) config.maxSize = this.maxSize;

@@ -34,6 +34,7 @@ Deno.test("h5-uploader - attributes become the engine's options", () => {
     "max-files": "3",
     "max-size": "20MB",
     "chunk-size": "4MiB",
+    "stall-timeout": "3.5",
     "auto-start": "",
     "client-type": "mobile",
     "session-id": "s-1",
@@ -48,6 +49,7 @@ Deno.test("h5-uploader - attributes become the engine's options", () => {
     sessionId: "s-1",
     token: "t-1",
     chunkSize: 4 * 2 ** 20,
+    stallTimeoutMs: 3500,
     accept: "image/*",
     maxFiles: 3,
     maxSize: 20_000_000,
@@ -131,6 +133,7 @@ Deno.test("h5-uploader - observes every documented attribute", () => {
     "name",
     "required",
     "session-id",
+    "stall-timeout",
     "token",
   ]);
 });

@@ -23,6 +23,8 @@ export interface SocketData {
   /** Sessions whose token this socket has proven; commands are accepted for these only. */
   authorized: Set<string>;
   bucket: TokenBucket;
+  /** Addition: the reconnection attempts that brought the client back (0: a first connect). */
+  reconnectAttempts: number;
 }
 
 export type RealtimeServer = Server<
@@ -61,6 +63,10 @@ export function registerHandlers(io: RealtimeServer, options: HandlerOptions): v
       if (!handshakes.take(clientAddress)) throw new AppError("RATE_LIMIT_EXCEEDED");
       const token = tokenOf(socket.handshake.auth);
       const { sessionId, clientType } = parseHandshakeQuery(socket.handshake.query);
+      const reconnectAttempts = schemas.reconnectAttemptsOf(
+        socket.handshake.auth,
+        socket.handshake.query,
+      );
       await commands.authorize(token, sessionId);
       socket.data = {
         sessionId,
@@ -68,6 +74,7 @@ export function registerHandlers(io: RealtimeServer, options: HandlerOptions): v
         clientAddress,
         authorized: new Set([sessionId]),
         bucket: new TokenBucket(rateLimit, now),
+        reconnectAttempts,
       };
       next();
     } catch (error) {
@@ -76,11 +83,25 @@ export function registerHandlers(io: RealtimeServer, options: HandlerOptions): v
   });
 
   io.on("connection", (socket) => {
-    const { sessionId } = socket.data;
+    const { sessionId, reconnectAttempts } = socket.data;
+    // A client that comes back hears the spec's `reconnecting` (with the spec's retryCount)
+    // while its room is restored, then `connected`: the state machine of 重连机制, told by the
+    // server, so every client shows the same thing however its library names its events.
+    const retry = reconnectAttempts > 0 ? { retryCount: reconnectAttempts } : {};
+    if (reconnectAttempts > 0) {
+      socket.emit("connection-status", {
+        status: "reconnecting",
+        message: `Restoring session ${sessionId} after ${reconnectAttempts} attempt(s)`,
+        reconnectAttempts,
+        ...retry,
+      });
+    }
     socket.join(roomOf(sessionId));
     socket.emit("connection-status", {
       status: "connected",
       message: `Watching session ${sessionId}`,
+      reconnectAttempts,
+      ...retry,
     });
 
     // Counts every incoming event, known or not, before any handler or validation runs.

@@ -19,6 +19,29 @@ export const HandshakeQuery = v.object({
 });
 export const HandshakeAuth = v.object({ token: Token });
 
+// Addition: how many reconnection attempts brought the client back (Socket.IO's
+// `reconnect_attempt` count). In `auth` a number; a query string carries it as digits.
+const MAX_ATTEMPTS = 1_000_000;
+export const HandshakeReconnect = v.object({
+  reconnectAttempts: v.optional(
+    v.union([
+      v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(MAX_ATTEMPTS)),
+      v.pipe(v.string(), v.regex(/^\d{1,7}$/), v.transform(Number), v.maxValue(MAX_ATTEMPTS)),
+    ], `an integer from 0 to ${MAX_ATTEMPTS} is expected`),
+    0,
+  ),
+});
+
+/** `auth.reconnectAttempts`, else `query.reconnectAttempts`; absent means a first connect. */
+export function reconnectAttemptsOf(auth: unknown, query: unknown): number {
+  const fromAuth = (auth as Record<string, unknown> | null)?.reconnectAttempts;
+  const value = fromAuth ?? (query as Record<string, unknown> | null)?.reconnectAttempts;
+  return parse(HandshakeReconnect, { reconnectAttempts: value }).reconnectAttempts;
+}
+
+/** The optional JSON body of the HTTP file commands (pause, resume, cancel). */
+export const FileCommandBody = v.object({ reason: v.optional(Reason) });
+
 /** Spec: the session id itself. Addition: `{sessionId, token}` to join another session. */
 export const JoinSession = v.union([
   SessionId,

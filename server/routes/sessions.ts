@@ -2,12 +2,14 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import * as v from "valibot";
 import { CATEGORIES, CLIENT_TYPES } from "../../protocol/events.ts";
+import type { SessionResponse } from "../../protocol/session.ts";
 import { AppError } from "../errors.ts";
 import { bearerToken } from "../http/bearer.ts";
 import { edgeOf } from "../http/client_address.ts";
 import { idleBody } from "../http/idle_body.ts";
 import type { KeyedRateLimiter } from "../http/rate_limit.ts";
 import type { UploadService } from "../upload/service.ts";
+import { fileCommandRoutes } from "./file_commands.ts";
 
 const CreateSession = v.object({
   category: v.picklist(CATEGORIES),
@@ -17,6 +19,8 @@ const CreateSession = v.object({
 export interface SessionRouteDeps {
   service: UploadService;
   limiter: KeyedRateLimiter;
+  /** The HTTP file commands, per client address (the socket's event rate). */
+  commandLimiter: KeyedRateLimiter;
   /** A body that sends nothing for this long is answered 408 (H5_IDLE_TIMEOUT_MS). */
   idleTimeoutMs?: number;
 }
@@ -24,7 +28,7 @@ export interface SessionRouteDeps {
 /** Far above any valid session request; small enough that holding it costs nothing. */
 export const MAX_JSON_BODY_BYTES = 16 * 1024;
 
-/** The sessions API: create (201), snapshot (the HTTP polling fallback), cancel. */
+/** The sessions API: create (201), snapshot (the HTTP polling fallback), cancel, file commands. */
 export function sessionRoutes(deps: SessionRouteDeps): Hono {
   const app = new Hono();
   // Counts the body as it streams whatever the framing (a chunked body has no Content-Length
@@ -97,7 +101,9 @@ export function sessionRoutes(deps: SessionRouteDeps): Hono {
     const id = c.req.param("id");
     await authorized(c.req.raw, id);
     c.header("Cache-Control", "no-store");
-    return c.json(await deps.service.snapshot(id));
+    const { category, limits } = await deps.service.limitsOf(id);
+    const snapshot = await deps.service.snapshot(id);
+    return c.json({ ...snapshot, category, limits } satisfies SessionResponse);
   });
 
   app.delete("/:id", async (c) => {
@@ -106,6 +112,16 @@ export function sessionRoutes(deps: SessionRouteDeps): Hono {
     await deps.service.cancelSession(id, "Cancelled by the client");
     return c.json(await deps.service.snapshot(id));
   });
+
+  // Here, after the middleware above: the commands' JSON bodies get the same cap and timeout.
+  app.route(
+    "/",
+    fileCommandRoutes({
+      commands: deps.service,
+      limiter: deps.commandLimiter,
+      authorize: authorized,
+    }),
+  );
 
   return app;
 }

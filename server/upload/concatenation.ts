@@ -112,13 +112,14 @@ export class Concatenation {
       const part = await this.#store.getUpload(id);
       if (!part || part.status !== "completed" || !isOpenPartial(part)) return;
       if ((await this.finalsWaitingOn(part)).length > 0) return;
-      await this.#storage.removePart(id);
+      // The record first: whoever sees the bytes gone must also see the part expired.
       await this.#store.putUpload({
         ...part,
         status: "failed",
         error: { code: "UPLOAD_EXPIRED", message: "No final upload joined this part in time" },
         updatedAt: this.#steps.now(),
       });
+      await this.#storage.removePart(id);
     } finally {
       await lock.release();
     }

@@ -6,7 +6,11 @@ import type {
   UploadResumeEvent,
   UploadStartEvent,
 } from "../../protocol/events.ts";
-import type { CreateSessionResponse, SessionSnapshot } from "../../protocol/session.ts";
+import type {
+  CategoryLimits,
+  CreateSessionResponse,
+  SessionSnapshot,
+} from "../../protocol/session.ts";
 import type { ChecksumAlgorithm } from "../../protocol/tus.ts";
 import { type ErrorCode, RETRYABLE } from "../../protocol/errors.ts";
 import type { TokenSigner } from "../auth/token.ts";
@@ -171,6 +175,17 @@ export class UploadService implements SessionCommands {
       );
     }
     await this.#session(sessionId);
+  }
+
+  /** Every category's limits (`GET /api/categories`). */
+  get categories(): ServiceConfig["categories"] {
+    return this.#config.categories;
+  }
+
+  /** The session's category and its limits (`GET /api/sessions/:id`). */
+  async limitsOf(sessionId: string): Promise<{ category: Category; limits: CategoryLimits }> {
+    const { category } = await this.#session(sessionId);
+    return { category, limits: this.#config.categories[category] };
   }
 
   async snapshot(sessionId: string, current?: string): Promise<SessionSnapshot> {

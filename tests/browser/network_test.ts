@@ -111,10 +111,10 @@ browserTest("network cut mid-upload: automatic retry resumes, the stored file is
   });
   const element = page.locator("h5-uploader");
   await fileInput(page).setInputFiles(file.path);
-  const retryShown = await watchText(page, "Retry 1/3");
+  const retryShown = await watchText(page, "Retry 1/5");
   await element.getByRole("button", { name: "Start upload" }).click();
 
-  // The row says "Retry 1/3" while it waits to try again.
+  // The row says "Retry 1/5" while it waits to try again.
   await retryShown.seen();
   const [failure] = await waitForEvents(page, "h5-upload-error");
   assert.equal(failure!.detail.error.code, "NETWORK_ERROR");
@@ -147,7 +147,7 @@ browserTest("offline for a while mid-upload: retries until back online, then com
   await gate.waitHeld("the 3rd PATCH");
 
   await context.setOffline(true);
-  const retryShown = await watchText(page, "Retry 1/3");
+  const retryShown = await watchText(page, "Retry 1/5");
   gate.open(); // the held PATCH now meets a dead network
   await retryShown.seen();
   const [failure] = await events(page, "h5-upload-error");

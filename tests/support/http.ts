@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import type { Category } from "../../protocol/events.ts";
 import type { ErrorPayload } from "../../protocol/errors.ts";
-import type { CreateSessionResponse, SessionSnapshot } from "../../protocol/session.ts";
+import type { CreateSessionResponse, SessionResponse } from "../../protocol/session.ts";
 import { metadata } from "../../server/testing/harness.ts";
 import type { Scope } from "./scope.ts";
 
@@ -32,13 +32,13 @@ export async function createSession(
 export async function getSnapshot(
   baseUrl: string,
   session: { sessionId: string; token: string },
-): Promise<SessionSnapshot> {
+): Promise<SessionResponse> {
   const res = await fetch(`${baseUrl}/api/sessions/${session.sessionId}`, {
     headers: bearer(session.token),
   });
   const body = await res.json();
   assert.equal(res.status, 200, `GET /api/sessions/:id: ${JSON.stringify(body)}`);
-  return body as SessionSnapshot;
+  return body as SessionResponse;
 }
 
 export interface CreatedUpload {

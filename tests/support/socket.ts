@@ -115,6 +115,8 @@ export interface ConnectOptions {
   transports?: Transport[];
   /** Closes the watcher when the scope closes. */
   scope?: Scope;
+  /** Handshake `auth` fields besides the token (e.g. `reconnectAttempts`). */
+  auth?: Record<string, unknown>;
 }
 
 /** A client that never reconnects: a reconnection attempt would outlive the test. */
@@ -124,7 +126,7 @@ function client(baseUrl: string, options: ConnectOptions): Client {
     forceNew: true,
     reconnection: false,
     transports: options.transports ?? ["websocket"],
-    auth: { token: options.token },
+    auth: { ...options.auth, token: options.token },
     query: { sessionId: options.sessionId, clientType: "web" },
   });
 }

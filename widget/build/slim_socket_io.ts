@@ -8,6 +8,9 @@
  *   `GET /api/sessions/:id` itself (the "polling" connection state).
  *   Its transport-upgrade prober goes too: a WebSocket connection is never upgraded (the
  *   server offers no upgrades from it), so `_probe` is unreachable.
+ * - socket.io-client's Socket without the public methods nothing here calls (catch-all
+ *   listeners, `emitWithAck`, `timeout`, `compress`, `volatile`, the `send` and `close` aliases, `disconnected`; see UNUSED_SOCKET_METHODS);
+ *   the library never calls them itself. ~0.5 KB min+gzip, measured.
  * Everything else (Manager, reconnection, acks, the engine.io protocol) is the library's.
  */
 import type * as esbuild from "esbuild";
@@ -50,7 +53,16 @@ export function slimSocketIo(): esbuild.Plugin {
             : undefined,
       );
       build.onLoad({ filter: /engine\.io-client\/.*\/esm\/socket\.js$/ }, async ({ path }) => ({
-        contents: withoutProbe(await Deno.readTextFile(path)),
+        // `send` is an alias of `write`, which is what socket.io-client's Manager calls.
+        contents: withoutMethods(withoutProbe(await Deno.readTextFile(path)), ["send"]),
+      }));
+      build.onLoad({ filter: /socket\.io-client\/.*\/esm\/socket\.js$/ }, async ({ path }) => ({
+        // The retry queue serves the `retries` option, which widget/socket.ts never sets;
+        // onconnect still calls _drainQueue, so it stays as an empty method.
+        contents: emptied(
+          withoutMethods(await Deno.readTextFile(path), UNUSED_SOCKET_METHODS),
+          "_drainQueue(force = false)",
+        ),
       }));
       build.onLoad({ filter: /.*/, namespace: "eio-slim" }, ({ path }) => {
         const dir = path.slice(0, path.lastIndexOf("/"));
@@ -84,4 +96,51 @@ export function withoutProbe(source: string): string {
     throw new Error("Cannot slim engine.io-client: its Socket._probe method was not found");
   }
   return source.slice(0, start) + "\n    _probe() { }" + source.slice(end + 6);
+}
+
+/**
+ * Public methods of socket.io-client's Socket that the widget never calls (widget/socket.ts
+ * and engine/realtime.ts use `on`, `emit` with an ack callback, `disconnect`, `connected`,
+ * `active` and `io`), and that the library does not call itself.
+ */
+export const UNUSED_SOCKET_METHODS = [
+  "_addToQueue",
+  "send",
+  "close",
+  "get disconnected",
+  "emitWithAck",
+  "compress",
+  "get volatile",
+  "timeout",
+  "onAny",
+  "prependAny",
+  "offAny",
+  "listenersAny",
+  "onAnyOutgoing",
+  "prependAnyOutgoing",
+  "offAnyOutgoing",
+  "listenersAnyOutgoing",
+] as const;
+
+/** `source` without the named class methods (4-space indented, as the library ships). */
+export function withoutMethods(source: string, names: readonly string[]): string {
+  for (const name of names) {
+    const start = source.indexOf(`\n    ${name}(`);
+    const end = source.indexOf("\n    }\n", start);
+    if (start < 0 || end < 0) {
+      throw new Error(`Cannot slim socket.io: a Socket's ${name} method was not found`);
+    }
+    source = source.slice(0, start) + source.slice(end + 6);
+  }
+  return source;
+}
+
+/** `source` with the method that starts with `signature` reduced to an empty body. */
+export function emptied(source: string, signature: string): string {
+  const start = source.indexOf(`\n    ${signature} {\n`);
+  const end = source.indexOf("\n    }\n", start);
+  if (start < 0 || end < 0) {
+    throw new Error(`Cannot slim socket.io: a Socket's ${signature} method was not found`);
+  }
+  return source.slice(0, start) + `\n    ${signature} { }` + source.slice(end + 6);
 }

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { loadConfig } from "../../server/config.ts";
 import { startServer } from "../../server/main.ts";
 import { bundle } from "../build.ts";
+import { emptied, withoutMethods } from "./slim_socket_io.ts";
 import type { RealtimeSocket } from "../engine/types.ts";
 import type { connectSocket as Connect } from "../socket.ts";
 
@@ -67,4 +68,19 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+Deno.test("slim socket.io - unused Socket methods go, and a moved one fails the build loudly", () => {
+  const source =
+    "class S {\n    keep() {\n        a();\n    }\n    drop(x) {\n        b(x);\n    }\n}\n";
+  assert.equal(
+    withoutMethods(source, ["drop"]),
+    "class S {\n    keep() {\n        a();\n    }\n}\n",
+  );
+  assert.equal(
+    emptied(source, "keep()"),
+    "class S {\n    keep() { }\n    drop(x) {\n        b(x);\n    }\n}\n",
+  );
+  assert.throws(() => withoutMethods(source, ["gone"]), /gone method was not found/);
+  assert.throws(() => emptied(source, "gone()"), /gone\(\) method was not found/);
 });

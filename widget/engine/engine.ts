@@ -9,8 +9,9 @@ import { check } from "./checks.ts";
 import { advance, createEntry, type Entry, toSnapshot, totals } from "./file_state.ts";
 import { Realtime } from "./realtime.ts";
 import { fingerprint, ResumeStore } from "./resume_store.ts";
-import { manuallyRetryable, retryDelay, transient, verdict } from "./retry.ts";
+import { backoff, manuallyRetryable, transient, verdict } from "./retry.ts";
 import { createSession, getLimits, getSnapshot } from "./session_api.ts";
+import { stall } from "./stall.ts";
 import { HttpError, TusClient } from "./tus_client.ts";
 import type {
   ConnectionState,
@@ -28,6 +29,7 @@ import type {
 const CONNECT_WAIT_MS = 3000;
 const PROGRESS_EVENT_MS = 250;
 const NOTIFY_MS = 50;
+const STALL_MS = 20_000;
 
 const live = (s: FileStatus) => s === "queued" || s === "uploading" || s === "retrying";
 const ended = (s: FileStatus) => s === "completed" || s === "cancelled";
@@ -50,6 +52,7 @@ interface RoomPayload extends Partial<ProgressUpdateEvent> {
   uploadedBytes: number;
   error: FileError;
   canRetry: boolean;
+  maxRetries: number;
   affectedFiles: string[];
 }
 
@@ -82,6 +85,11 @@ export class UploadEngine {
   #completeFired = false;
   /** The server said the session completed (socket or poll) since the last addFiles. */
   #serverDone = false;
+  /** The server's retry budget (`maxRetries` of `upload-failed`), once heard. */
+  #serverMax: number | null = null;
+  /** Backoff waits in progress: each ends now when called (the network came back). */
+  #sleepers = new Set<() => void>();
+  #unwake: () => void;
 
   constructor(options: EngineOptions) {
     this.#o = options;
@@ -103,6 +111,7 @@ export class UploadEngine {
       this.#limits ??= limits;
       this.#changed();
     }, () => {}); // unknown: the server still checks every upload
+    this.#unwake = options.wake?.(this.#wake) ?? (() => {});
   }
 
   // ------------------------------------------------------------------ public API
@@ -219,6 +228,7 @@ export class UploadEngine {
   destroy(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#unwake();
     for (const e of this.#entries.values()) this.#halt(e);
     this.#life.abort();
     this.#rt?.close();
@@ -391,18 +401,20 @@ export class UploadEngine {
     const session = this.#session!;
     const file = e.file!;
     if (e.url) {
-      e.offset = await tus.head(e.url, signal);
+      const url = e.url;
+      e.offset = await this.#guard(e, signal, (s) => tus.head(url, s));
       e.fromStore = false;
     } else {
       if (!e.announced) await this.#announce();
       if (signal.aborted) return;
-      e.url = await tus.create(session.tus, e.size, {
-        sessionId: session.id,
-        filename: e.name,
-        filetype: e.type,
-        category: this.#o.category,
-        fileId: e.sid,
-      }, signal);
+      e.url = await this.#guard(e, signal, (s) =>
+        tus.create(session.tus, e.size, {
+          sessionId: session.id,
+          filename: e.name,
+          filetype: e.type,
+          category: this.#o.category,
+          fileId: e.sid,
+        }, s));
       e.offset = 0;
       this.#changed(e);
       this.#resume.set(e.fp, {
@@ -412,36 +424,88 @@ export class UploadEngine {
         token: session.token,
       });
     }
+    // An attempt that moved the server's offset (this HEAD tells) was worth it: only attempts
+    // in a row that moved nothing spend the budget, so a 2 GB video survives any number of
+    // drops as long as each one got some bytes through.
+    this.#reached(e);
     this.#progress(e, 0, e.offset);
+    const url = e.url;
     const chunk = this.#o.chunkSize ?? Infinity;
     let conflicts = 0;
     while (e.offset < e.size && !signal.aborted) {
       const start = e.offset;
       try {
         const end = Math.min(e.size, start + chunk);
-        e.offset = await tus.patch(
-          e.url,
-          // Chromium reads a sliced Blob through its browser process (measured: ~0.75 CPU-s per
-          // 256 MiB, a third of the throughput on 2 cores); a whole File goes straight to the
-          // network process.
-          start === 0 && end === e.size && file instanceof Blob ? file : file.slice(start, end),
-          start,
-          signal,
-          (sent) => !signal.aborted && this.#progress(e, start + sent, 0),
-        );
+        let last = 0;
+        e.offset = await this.#guard(e, signal, (s, beat) =>
+          tus.patch(
+            url,
+            // Chromium reads a sliced Blob through its browser process (measured: ~0.75 CPU-s
+            // per 256 MiB, a third of the throughput on 2 cores); a whole File goes straight to
+            // the network process.
+            start === 0 && end === e.size && file instanceof Blob ? file : file.slice(start, end),
+            start,
+            s,
+            (sent) => {
+              if (s.aborted) return;
+              if (sent > last) beat();
+              last = Math.max(last, sent);
+              this.#progress(e, start + sent, 0);
+            },
+          ));
       } catch (error) {
         // 409: someone else moved the offset; continue from the server's.
         if (!(error instanceof HttpError) || error.code !== "OFFSET_MISMATCH" || conflicts++ > 2) {
           throw error;
         }
-        e.offset = error.offset ?? await tus.head(e.url, signal);
+        e.offset = error.offset ?? await this.#guard(e, signal, (s) => tus.head(url, s));
         continue;
       }
       if (signal.aborted) return;
-      if (e.offset > start) e.attempts = e.recreated = conflicts = 0;
+      if (e.offset > start) conflicts = 0;
+      this.#reached(e);
       this.#progress(e, e.offset, e.offset);
     }
   }
+
+  /** The server's offset is past any seen before: the failures so far are forgiven. */
+  #reached(e: Entry): void {
+    if (e.offset <= e.high) return;
+    e.high = e.offset;
+    e.attempts = e.recreated = 0;
+    e.retry = null;
+  }
+
+  /**
+   * Runs one request under the stall watchdog (see stall.ts); a stall is a retryable
+   * CONNECTION_TIMEOUT, so the upload goes on from a HEAD after the backoff.
+   */
+  async #guard<T>(
+    e: Entry,
+    signal: AbortSignal,
+    request: (signal: AbortSignal, beat: () => void) => Promise<T>,
+  ): Promise<T> {
+    const ms = this.#o.stallTimeoutMs ?? STALL_MS;
+    const w = stall(signal, ms, this.#setTimeout, this.#clearTimeout);
+    e.beat = w.beat;
+    try {
+      return await request(w.signal, w.beat);
+    } catch (error) {
+      if (!w.signal.aborted || signal.aborted) throw error; // not stalled
+      throw new HttpError(0, "CONNECTION_TIMEOUT", "Stalled");
+    } finally {
+      w.dispose();
+      if (e.beat === w.beat) e.beat = null;
+    }
+  }
+
+  /** The network came back (online, page visible): waiting retries go now. */
+  #wake = (): void => {
+    for (const wake of this.#sleepers) wake(); // (a Set iterates safely while deleting)
+    // Out of budget while offline: the same failure is worth another round now (only a
+    // failed file has canRetry, and it has its error).
+    for (const e of this.#all()) if (e.canRetry && transient(e.error!.code)) this.retry(e.id);
+  };
 
   /** Decides what a failure means; true: try again now (after a backoff where due). */
   async #recover(e: Entry, error: FileError, raw: unknown, signal: AbortSignal) {
@@ -464,7 +528,7 @@ export class UploadEngine {
       this.#renew(e);
       return true;
     }
-    const max = o.maxRetries ?? 3;
+    const max = this.#serverMax ?? o.maxRetries ?? 5;
     const auto = kind === "retry" || kind === "offset";
     if (auto && e.attempts < max) {
       const attempt = ++e.attempts;
@@ -472,7 +536,7 @@ export class UploadEngine {
       e.error = error;
       this.#setStatus(e, "retrying");
       this.#emit("upload-error", e, { error, willRetry: true });
-      await this.#sleep(retryDelay(attempt, o.retryDelays ?? [1000, 3000, 5000]), signal);
+      await this.#sleep(backoff(attempt, o.random ?? Math.random), signal);
       if (signal.aborted) return false;
       e.error = null;
       this.#setStatus(e, "uploading");
@@ -489,7 +553,7 @@ export class UploadEngine {
     e.url = null;
     e.sid = crypto.randomUUID();
     e.announced = e.fromStore = false;
-    e.offset = 0;
+    e.offset = e.high = 0;
     this.#changed(e);
   }
 
@@ -498,9 +562,11 @@ export class UploadEngine {
       const done = () => {
         this.#clearTimeout(timer);
         signal.removeEventListener("abort", done);
+        this.#sleepers.delete(done);
         resolve();
       };
       const timer = this.#setTimeout(done, ms);
+      this.#sleepers.add(done);
       signal.addEventListener("abort", done);
     });
   }
@@ -644,6 +710,7 @@ export class UploadEngine {
         for (const f of p.fileId ? [e] : this.#all()) if (f) this.#cancelled(f);
         return;
       case "upload-failed":
+        if (p.maxRetries >= 0) this.#serverMax = p.maxRetries;
         return e && this.#remoteFailure(e, p.error, p.canRetry);
       case "session-error": {
         let missed = false;
@@ -683,6 +750,7 @@ export class UploadEngine {
       if (f.status === "cancelled") return;
       e = this.#remote(f.id, f.originalName, f.totalBytes ?? 0);
     }
+    if (f.uploadedBytes > e.confirmed) e.beat?.(); // the server stored more: not stalled
     this.#progress(e, 0, f.uploadedBytes);
     if (f.status === "completed") return this.#complete(e, f.uploadPath ?? null);
     if (f.status === "cancelled") return this.#cancelled(e);
@@ -723,7 +791,12 @@ export class UploadEngine {
     }
   }
 
-  /** `upload-failed` / `session-error`: only final failures stop a file of this device. */
+  /**
+   * `upload-failed` / `session-error`: a failure the server says cannot be retried stops a
+   * file of this device at once, with the server's code and message. A transient code heard
+   * with `canRetry: false` is our own abort (or a stall) heard back, or a server spending the
+   * budget itself: the budget is the client's (see #reached), so that one does not stop it.
+   */
   #remoteFailure(e: Entry, error: FileError, canRetry: boolean): void {
     if (!e.file) {
       if (ended(e.status)) return;

@@ -51,8 +51,8 @@ function requested(server: FakeServer, test: (r: HttpRequest) => boolean): Promi
 
 const first = (s: EngineSnapshot) => s.files[0]!;
 
-Deno.test("engine - automatic retries back off by retryDelays, each from a HEAD; then a manual retry", async () => {
-  using t = setup({ retryDelays: [1000, 3000, 5000] });
+Deno.test("engine - automatic retries back off (full jitter), each from a HEAD; then a manual retry", async () => {
+  using t = setup({ random: () => 0.75, maxRetries: 3 });
   const { engine, server, clock } = t;
   const events = recordEvents(engine);
   server.intercept = (r) => {
@@ -61,7 +61,7 @@ Deno.test("engine - automatic retries back off by retryDelays, each from a HEAD;
   };
   const [file] = engine.addFiles([jpeg(250)]).added;
   await engine.start();
-  for (const [attempt, delay] of [[1, 1000], [2, 3000], [3, 5000]] as const) {
+  for (const [attempt, delay] of [[1, 750], [2, 1500], [3, 3000]] as const) {
     const s = await waitFor(
       engine,
       (s) => first(s).status === "retrying" && first(s).retry?.attempt === attempt,
@@ -94,20 +94,21 @@ Deno.test("engine - automatic retries back off by retryDelays, each from a HEAD;
   assert.equal(server.uploads.get(file!.id)?.offset, 250);
 });
 
-Deno.test("engine - the last retry delay repeats", async () => {
-  using t = setup({ retryDelays: [10, 20], maxRetries: 4 });
+Deno.test("engine - the backoff ceiling stops at 30 s", async () => {
+  using t = setup({ random: () => 0.5, maxRetries: 8 });
   t.server.intercept = (r) => {
     if (r.method === "PATCH") throw new TypeError("offline");
     return undefined;
   };
   t.engine.addFiles([jpeg(50)]);
   await t.engine.start();
-  for (let attempt = 1; attempt <= 4; attempt++) {
-    await waitFor(t.engine, (s) => first(s).retry?.attempt === attempt, `retry ${attempt}`);
-    t.clock.advance(20);
+  const waits = [500, 1000, 2000, 4000, 8000, 15_000, 15_000, 15_000];
+  for (const [i, wait] of waits.entries()) {
+    await waitFor(t.engine, (s) => first(s).retry?.attempt === i + 1, `retry ${i + 1}`);
+    assert.ok(t.clock.pending().includes(wait), `${wait} ms (${t.clock.pending()})`);
+    t.clock.advance(wait);
   }
   await waitFor(t.engine, (s) => first(s).status === "failed", "failed");
-  assert.deepEqual(t.clock.delays.filter((d) => d === 10 || d === 20), [10, 20, 20, 20]);
 });
 
 Deno.test("engine - a pause from another device stops the PATCH without failing; a resume continues", async () => {

@@ -31,6 +31,10 @@ export interface Entry {
   attempts: number;
   /** Uploads recreated (404/410) since the last progress. */
   recreated: number;
+  /** The highest server offset seen of the current upload (progress forgives failures). */
+  high: number;
+  /** Restarts the running request's stall watchdog (null: no request). */
+  beat: (() => void) | null;
   meter: SpeedMeter;
   /** The running upload's controller (null: not running). */
   ctl: AbortController | null;
@@ -71,6 +75,8 @@ export function createEntry(
     retry: null,
     attempts: 0,
     recreated: 0,
+    high: 0,
+    beat: null,
     meter: new SpeedMeter(),
     ctl: null,
     gate: null,

@@ -4,6 +4,7 @@
  */
 export { UploadEngine } from "./engine.ts";
 export { xhrHttpStack } from "./browser_http.ts";
+export { browserWake } from "./browser_wake.ts";
 export { fetchHttpStack } from "./fetch_http.ts";
 export { LocalKeyValueStore } from "./local_store.ts";
 export { MemoryKeyValueStore } from "./memory_store.ts";

@@ -34,7 +34,11 @@ export function manuallyRetryable(code: string): boolean {
   return !/^(FILE_T|UNSUPPORTED_M|INSUFFICIENT|SESSION_|UPLOAD_CANCELLED)/.test(code);
 }
 
-/** The delay before automatic retry `attempt` (1-based); the last delay repeats. */
-export function retryDelay(attempt: number, delays: readonly number[]): number {
-  return delays[Math.min(attempt, delays.length) - 1] ?? 0;
+/**
+ * Full-jitter exponential backoff (AWS "Exponential Backoff And Jitter"): a uniform wait
+ * below a ceiling that doubles from 1 s per attempt up to 30 s, so phones that lost the same
+ * cell tower do not come back in step. `random` is in [0, 1).
+ */
+export function backoff(attempt: number, random: () => number, base = 1000, cap = 30_000): number {
+  return Math.round(random() * Math.min(cap, base * 2 ** (attempt - 1)));
 }

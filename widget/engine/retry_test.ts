@@ -1,16 +1,19 @@
 import assert from "node:assert/strict";
-import { manuallyRetryable, retryDelay, transient, verdict } from "./retry.ts";
+import { type ErrorCode, ERRORS, RETRYABLE } from "../../protocol/errors.ts";
+import { backoff, manuallyRetryable, transient, verdict } from "./retry.ts";
 
-Deno.test("retry - the delay schedule repeats its last delay", () => {
-  const delays = [1000, 3000, 5000];
-  assert.deepEqual([1, 2, 3, 4, 5].map((n) => retryDelay(n, delays)), [
-    1000,
-    3000,
-    5000,
-    5000,
-    5000,
-  ]);
-  assert.equal(retryDelay(1, []), 0);
+Deno.test("retry - full-jitter backoff: below a ceiling doubling from 1 s up to 30 s", () => {
+  const ceilings = [1, 2, 3, 4, 5, 6, 7, 20].map((n) => backoff(n, () => 1));
+  assert.deepEqual(ceilings, [1000, 2000, 4000, 8000, 16_000, 30_000, 30_000, 30_000]);
+  assert.equal(backoff(3, () => 0), 0);
+  assert.equal(backoff(3, () => 0.25), 1000);
+});
+
+Deno.test("retry - the codes retried automatically are the server's RETRYABLE (and NETWORK_ERROR)", () => {
+  for (const code of Object.keys(ERRORS) as ErrorCode[]) {
+    assert.equal(transient(code), RETRYABLE.has(code), code);
+  }
+  assert.equal(transient("NETWORK_ERROR"), true);
 });
 
 Deno.test("retry - what each failure means", () => {

@@ -155,10 +155,24 @@ export interface EngineOptions {
   token?: string;
   /** Bytes per PATCH. Default Infinity: one PATCH per file (the server commits durable offsets every 250 ms, so it still resumes). */
   chunkSize?: number;
-  /** Automatic retries per file. Default 3. */
+  /**
+   * Automatic retries in a row without progress (an attempt that moved the server's offset
+   * resets the count). The server's `maxRetries` (from `upload-failed`) wins once heard.
+   * Default 5.
+   */
   maxRetries?: number;
-  /** Backoff delays in ms; the last repeats. Default [1000, 3000, 5000]. */
-  retryDelays?: number[];
+  /** Random source in [0, 1) of the backoff jitter. Default Math.random. */
+  random?: () => number;
+  /**
+   * Ms without acknowledged upload progress after which a request is aborted and the upload
+   * resumes from a HEAD. 0: never. Default 20000.
+   */
+  stallTimeoutMs?: number;
+  /**
+   * Subscribes to "the network may be back" (window `online`, page visible again): waiting
+   * retries go at once. Returns the unsubscribe. In a browser: `browserWake`.
+   */
+  wake?: (listener: () => void) => () => void;
   /** Parallel uploads. Default 2. */
   parallel?: number;
   autoStart?: boolean;

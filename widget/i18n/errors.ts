@@ -7,35 +7,33 @@ import type { FileError, Rejection } from "../engine/types.ts";
 
 /** English, a bar, then Simplified Chinese: a missing translation fails `deno check`. */
 type Texts = `${string}|${string}`;
-// Codes a user cannot act on share one text (the server's message stays in the title).
+// Codes that ask the same of the user share one text (the server's message is the title).
+const LOST: Texts = "Connection lost|网络连接中断";
+const GONE: Texts = "Upload link invalid or expired|上传链接无效或已过期";
+const BUSY: Texts = "Server busy, retry later|服务器繁忙，请稍后重试";
+const FAULT: Texts = "Server error, retry later|服务器出错，请稍后重试";
 const REFUSED_REQUEST: Texts = "Server refused|服务器拒绝";
-const BAD_SESSION: Texts = "Invalid session|会话无效";
-const SERVER_ERROR: Texts = "Server error|服务器出错";
 
 /** English, then Simplified Chinese. */
 export const ERROR_TEXTS: Readonly<Record<FileError["code"], Texts>> = {
-  NETWORK_ERROR: "Network error|网络错误",
-  EMPTY_FILE: "Empty file|空文件",
-  SESSION_NOT_FOUND: BAD_SESSION,
-  INVALID_SESSION: BAD_SESSION,
-  FILE_NOT_FOUND: "Upload gone|上传已不存在",
+  NETWORK_ERROR: LOST,
+  CONNECTION_TIMEOUT: LOST,
+  UPLOAD_INTERRUPTED: LOST,
+  SESSION_NOT_FOUND: GONE,
+  INVALID_SESSION: GONE,
+  INSUFFICIENT_PERMISSIONS: GONE,
+  SESSION_TIMEOUT: GONE,
+  SESSION_CLOSED: GONE,
+  UPLOAD_EXPIRED: GONE,
+  FILE_NOT_FOUND: GONE,
+  RATE_LIMIT_EXCEEDED: BUSY,
+  UPLOAD_LOCKED: BUSY,
+  STORAGE_FULL: BUSY,
+  STORAGE_ERROR: FAULT,
+  INTERNAL_ERROR: FAULT,
   UPLOAD_NOT_STARTED: REFUSED_REQUEST,
-  UPLOAD_ALREADY_COMPLETED: "Uploaded|已上传",
-  INSUFFICIENT_PERMISSIONS: "Link invalid or expired|链接无效或已过期",
-  RATE_LIMIT_EXCEEDED: "Too many requests|请求过于频繁",
-  CONNECTION_TIMEOUT: "Connection timed out|连接超时",
-  UPLOAD_PAUSED: "Paused|已暂停",
-  UPLOAD_CANCELLED: "Cancelled|已取消",
-  UPLOAD_EXPIRED: "Upload expired|上传已过期",
-  UPLOAD_INTERRUPTED: "Connection dropped|连接中断",
-  UPLOAD_LOCKED: "Busy, try again|正忙，请重试",
-  SESSION_TIMEOUT: "Session expired|会话已过期",
-  SESSION_CLOSED: "Session closed|会话已关闭",
-  FILE_TOO_LARGE: "File too large|文件太大",
   REQUEST_TOO_LARGE: REFUSED_REQUEST,
-  FILE_TYPE_NOT_ALLOWED: "File type not allowed|不支持此文件类型",
-  TOO_MANY_FILES: "Too many files|文件太多",
-  CHECKSUM_MISMATCH: "Data damaged|数据出错",
+  CHECKSUM_MISMATCH: REFUSED_REQUEST,
   CHECKSUM_UNSUPPORTED: REFUSED_REQUEST,
   CONCAT_PART_INVALID: REFUSED_REQUEST,
   OFFSET_MISMATCH: REFUSED_REQUEST,
@@ -44,11 +42,15 @@ export const ERROR_TEXTS: Readonly<Record<FileError["code"], Texts>> = {
   NOT_FOUND: REFUSED_REQUEST,
   UNSUPPORTED_MEDIA_TYPE: REFUSED_REQUEST,
   TUS_VERSION_UNSUPPORTED: REFUSED_REQUEST,
-  ORIGIN_NOT_ALLOWED: "Site not allowed|此网站无权上传",
+  ORIGIN_NOT_ALLOWED: REFUSED_REQUEST,
   MESSAGE_TOO_LARGE: REFUSED_REQUEST,
-  STORAGE_ERROR: SERVER_ERROR,
-  STORAGE_FULL: "Server full|服务器空间已满",
-  INTERNAL_ERROR: SERVER_ERROR,
+  UPLOAD_ALREADY_COMPLETED: "Uploaded|已上传",
+  UPLOAD_PAUSED: "Paused|已暂停",
+  UPLOAD_CANCELLED: "Cancelled|已取消",
+  FILE_TOO_LARGE: "File too large|文件太大",
+  FILE_TYPE_NOT_ALLOWED: "File type not allowed|不支持此文件类型",
+  TOO_MANY_FILES: "Too many files|文件太多",
+  EMPTY_FILE: "Empty file|空文件",
 };
 
 /**

@@ -56,7 +56,7 @@ Deno.test("i18n - every error code has an English and a Chinese text, not the se
   assert.equal(en.error("SOME_NEWER_CODE", "Told by a newer server"), "Told by a newer server");
   assert.equal(
     zhCN.failed("a.jpg", zhCN.error("STORAGE_FULL", "x")),
-    "a.jpg 上传失败：服务器空间已满",
+    "a.jpg 上传失败：服务器繁忙，请稍后重试",
   );
 });
 

@@ -1,0 +1,209 @@
+/**
+ * The PATCH write path: a request body counted into an open part file, with durable
+ * checkpoints synced in the background while the next bytes arrive.
+ */
+import { createHash } from "node:crypto";
+import type { WriteOptions, WriteResult, WriteStop } from "./storage.ts";
+import { BackgroundSync } from "./background_sync.ts";
+
+const DEFAULT_CHECKPOINT_MS = 250;
+
+/**
+ * Reads the body into one reused buffer (BYOB) when it is a byte stream, as a Deno.serve
+ * request body is, and writes each read before taking the next. Measured here against
+ * `body.pipeTo(file.writable)`: faster (fewer, larger writes, no per-chunk allocation) and
+ * bounded in memory (pipeTo let 16 concurrent uploads buffer 400+ MB; this stays under 100).
+ */
+export async function countedWrite(
+  file: Deno.FsFile,
+  syncer: Deno.FsFile,
+  body: ReadableStream<Uint8Array>,
+  options: WriteOptions,
+  idleTimeoutMs?: number,
+): Promise<WriteResult> {
+  const start = options.offset;
+  const hash = options.checksum === undefined ? null : createHash(options.checksum);
+  const failed = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, failed.signal]) : failed.signal;
+  const background = new BackgroundSync(syncer, start, { onError: (e) => failed.abort(e) });
+  // A checksummed write is all or nothing: committing a prefix before the digest is known
+  // would store bytes the client may be about to disown.
+  const checkpoints = hash
+    ? null
+    : startCheckpoints(background, options, start + options.maxBytes, failed);
+  const byob = byobReader(body);
+  const reader = byob ?? body.getReader();
+  // Two buffers: the socket fills one while the disk takes the other (measured: reading and
+  // writing in turn left a single upload at 0.77 of a bare pipe).
+  let buffer: ArrayBuffer | null = byob ? new ArrayBuffer(READ_BUFFER_BYTES) : null;
+  let spare: ArrayBuffer | null = byob ? new ArrayBuffer(READ_BUFFER_BYTES) : null;
+  // Cancelling settles a pending read with `done`, so the loop sees the abort at once.
+  const onAbort = () => reader.cancel(signal.reason).catch(() => {});
+  signal.addEventListener("abort", onAbort, { once: true });
+  if (signal.aborted) onAbort();
+  // Slowloris: a client that stops sending mid-body would hold the upload, its lock and a
+  // socket for ever; ending it as "interrupted" commits what arrived, so it can resume.
+  const idle = idleTimeoutMs ? idleWatch(idleTimeoutMs, () => failed.abort("idle")) : null;
+  let scheduled = 0;
+  let pending: Promise<void> | null = null;
+  let stop: WriteStop | null = null;
+  try {
+    for (;;) {
+      let next: ReadableStreamReadResult<Uint8Array>;
+      try {
+        if (byob && buffer) {
+          // Always the whole buffer: Deno 2.9 never settles a small BYOB read (measured with a
+          // 1-byte view) at the end of a chunked body. Bytes past the room are not stored.
+          next = await byob.read(new Uint8Array(buffer));
+        } else {
+          next = await (reader as ReadableStreamDefaultReader<Uint8Array>).read();
+        }
+      } catch {
+        stop = "interrupted";
+        break;
+      }
+      idle?.touch();
+      if (next.done || !next.value) {
+        stop = options.signal?.aborted ? "aborted" : signal.aborted ? "interrupted" : "end";
+        break;
+      }
+      const room = options.maxBytes - scheduled;
+      const chunk = next.value.byteLength <= room ? next.value : next.value.subarray(0, room);
+      hash?.update(chunk);
+      // Writes stay in order: the previous one ends before the next starts, and its buffer
+      // becomes the next read's.
+      if (pending) await pending;
+      const end = start + scheduled + chunk.byteLength;
+      pending = writeAll(file, chunk).then(() => background.written(end));
+      // Marked handled now; awaited (and so rethrown) before the next write or at the end.
+      pending.catch(() => {});
+      scheduled += chunk.byteLength;
+      if (byob) {
+        buffer = spare;
+        spare = next.value.buffer as ArrayBuffer;
+      }
+      if (chunk !== next.value) {
+        stop = "limit";
+        await reader.cancel("upload size limit reached").catch(() => {});
+        break;
+      }
+    }
+    if (pending) await pending;
+  } catch (error) {
+    stop = null;
+    throw error;
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+    idle?.stop();
+    // Only a disk error leaves the loop without a stop; the body must not hang then either.
+    if (stop === null) await reader.cancel("storage write failed").catch(() => {});
+    if (pending) await pending.catch(() => {});
+    reader.releaseLock();
+    await checkpoints?.stop();
+  }
+  await background.flush();
+  const result: WriteResult = { offset: start + scheduled, bytes: scheduled, stop };
+  if (hash) result.digest = new Uint8Array(hash.digest());
+  return result;
+}
+
+/** Calls `onIdle` once no `touch()` came for `ms`; one timer, re-armed only when it fires. */
+function idleWatch(ms: number, onIdle: () => void): { touch(): void; stop(): void } {
+  let last = Date.now();
+  let timer: ReturnType<typeof setTimeout>;
+  const check = () => {
+    const quiet = Date.now() - last;
+    if (quiet >= ms) onIdle();
+    else timer = setTimeout(check, ms - quiet);
+  };
+  timer = setTimeout(check, ms);
+  return {
+    touch: () => {
+      last = Date.now();
+    },
+    stop: () => clearTimeout(timer),
+  };
+}
+
+/**
+ * 512 KiB. Measured with curl (1 GiB, data on tmpfs, 3 paired rounds on 2 shared cores): 256 KiB
+ * cost 1.47–1.57 CPU s/GiB and 605–689 MB/s, 512 KiB 1.31–1.42 and 713–779, 1 MiB about the
+ * same as 512 KiB; CPU per byte is what a contended machine runs out of. Two per upload: 16
+ * uploads use 16 MiB of buffers.
+ */
+const READ_BUFFER_BYTES = 512 * 1024;
+
+function byobReader(body: ReadableStream<Uint8Array>): ReadableStreamBYOBReader | null {
+  try {
+    return body.getReader({ mode: "byob" });
+  } catch {
+    return null; // not a byte stream
+  }
+}
+
+async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  let done = 0;
+  while (done < bytes.byteLength) done += await file.write(bytes.subarray(done));
+}
+
+// ---------------------------------------------------------------------------------------
+// write: periodic durable checkpoints
+
+interface Checkpoints {
+  /** Waits for a running checkpoint; rethrows the first checkpoint failure. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Every `checkpointIntervalMs`: report the offset the background syncs made durable, or, when
+ * none advanced it since the last report (a slow body), sync now and report that, so every
+ * reported byte was on disk before a sync ended. A chain of timeouts (not an interval) keeps
+ * two checkpoints from ever overlapping. A failure aborts the write through `failed`.
+ */
+function startCheckpoints(
+  sync: BackgroundSync,
+  options: WriteOptions,
+  cap: number,
+  failed: AbortController,
+): Checkpoints | null {
+  const onCheckpoint = options.onCheckpoint;
+  if (!onCheckpoint) return null;
+  const interval = options.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_MS;
+  let reported = options.offset;
+  let stopped = false;
+  let running: Promise<void> | null = null;
+  let failure: { error: unknown } | null = null;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+
+  const tick = async () => {
+    try {
+      const durable = sync.durable > reported ? sync.durable : await sync.flush();
+      // Clamped so a report never exceeds the final offset, even if the cap truncates.
+      const size = Math.min(durable, cap);
+      if (size <= reported) return;
+      reported = size;
+      await onCheckpoint(size);
+    } catch (error) {
+      failure ??= { error };
+      failed.abort(error);
+    }
+  };
+  const schedule = () => {
+    timer = setTimeout(() => {
+      running = tick().then(() => {
+        running = null;
+        if (!stopped && !failure) schedule();
+      });
+    }, interval);
+  };
+  schedule();
+
+  return {
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+      if (failure) throw failure.error;
+    },
+  };
+}
