@@ -66,7 +66,7 @@ browserTest("socket blocked: the indicator shows polling and the upload complete
     socketAttempts >= 2,
     `the widget tried the socket and reconnecting (${socketAttempts})`,
   );
-  assert.match(await indicator.innerText(), /checking every few seconds/);
+  assert.match(await indicator.innerText(), /Checking every 2 s/);
   // Progress shows while polling: two more chunks, then the row and the totals move.
   gate.allow(2);
   await gate.waitHeld("the 4th PATCH");
