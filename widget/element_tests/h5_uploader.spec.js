@@ -192,7 +192,7 @@ describe("h5-uploader", () => {
     await until(() => el.files[0]?.status === "failed", "the file failed");
     await el.updateComplete;
     const error = $(el, "[part~=error]");
-    equal(text(error), "网络错误");
+    equal(text(error), "网络连接中断");
     equal(error.title, "Network error");
   });
 });
