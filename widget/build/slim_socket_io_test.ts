@@ -1,6 +1,6 @@
 /**
- * The slimmed socket.io-client (JSON parser, WebSocket only, URL-based parser) bundled as
- * the widget bundles it, against the real server: connect, ack a command, refuse a token.
+ * widget/socket.ts bundled as the widget bundles it (socket.io-client → tiny_socket_io.ts),
+ * against the real server: connect, ack a command, refuse a token.
  */
 import assert from "node:assert/strict";
 import { loadConfig } from "../../server/config.ts";
