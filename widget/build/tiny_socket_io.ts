@@ -79,7 +79,8 @@ export class Manager extends Emitter {
 
   reconnection(value?: boolean): boolean | this {
     if (value === undefined) return this.#reconnection;
-    this.#reconnection = value;
+    // As socket.io-client: turning it off also cancels a reconnection under way.
+    if (!(this.#reconnection = value)) this.#skip = true;
     return this;
   }
 

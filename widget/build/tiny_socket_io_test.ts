@@ -240,7 +240,16 @@ Deno.test({
       assert.equal(log.names(mark).filter((n) => n === "connect_error").length, 3);
       assert.equal(socket.active, true, "still active: connect() may try again");
 
-      // Reachable again: connect() (the engine's redial) gets the socket and its room back.
+      // The engine's redials while it polls: reconnection off, one attempt per connect().
+      mark = log.all.length;
+      socket.io.reconnection(false);
+      assert.equal(socket.io.reconnection(), false);
+      socket.connect();
+      await log.next("connect_error", mark);
+      assert.equal(socket.io.reconnecting, false, "no reconnection of its own");
+      assert.deepEqual(log.names(mark), ["connect_error"]);
+
+      // Reachable again: connect() gets the socket and its room back.
       mark = log.all.length;
       proxy.restart();
       socket.connect();
