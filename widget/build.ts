@@ -199,7 +199,7 @@ function analyze(
     const name = npm
       ? (npm[1] ?? npm[2])!
       : file.includes("widget/build/")
-      ? "socket.io (slim replacements)"
+      ? "socket.io (tiny_socket_io)"
       : file.includes("widget/engine/")
       ? "widget/engine"
       : "widget";

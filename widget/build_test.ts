@@ -23,12 +23,19 @@ Deno.test("build - the widget bundle is one self-contained file within budget", 
     assert.match(text, /\/\/# sourceMappingURL=h5-uploader\.js\.map\s*$/);
     assert.equal(JSON.parse(new TextDecoder().decode(map)).version, 3);
     const files = Object.keys(inputs);
-    // Lit and socket.io-client inside; no debug module, no full parser, no long-polling.
-    for (const inside of ["lit-html", "reactive-element", "socket.io-client", "engine.io-client"]) {
+    // Lit and our own Socket.IO client inside; none of socket.io-client's packages.
+    for (const inside of ["lit-html", "reactive-element", "widget/build/tiny_socket_io.ts"]) {
       assert.ok(files.some((f) => f.includes(inside)), `${inside} is bundled`);
     }
     for (
-      const outside of ["/debug/", "socket.io-parser", "polling", "webtransport", "parseuri.js"]
+      const outside of [
+        "/debug/",
+        "socket.io-client",
+        "engine.io-client",
+        "engine.io-parser",
+        "socket.io-parser",
+        "component-emitter",
+      ]
     ) {
       assert.ok(!files.some((f) => f.includes(outside)), `${outside} is left out`);
     }

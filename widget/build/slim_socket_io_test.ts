@@ -1,12 +1,11 @@
 /**
- * The slimmed socket.io-client (JSON parser, WebSocket only, URL-based parser) bundled as
- * the widget bundles it, against the real server: connect, ack a command, refuse a token.
+ * widget/socket.ts bundled as the widget bundles it (socket.io-client → tiny_socket_io.ts),
+ * against the real server: connect, ack a command, refuse a token.
  */
 import assert from "node:assert/strict";
 import { loadConfig } from "../../server/config.ts";
 import { startServer } from "../../server/main.ts";
 import { bundle } from "../build.ts";
-import { emptied, withoutMethods } from "./slim_socket_io.ts";
 import type { RealtimeSocket } from "../engine/types.ts";
 import type { connectSocket as Connect } from "../socket.ts";
 
@@ -68,19 +67,4 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
-});
-
-Deno.test("slim socket.io - unused Socket methods go, and a moved one fails the build loudly", () => {
-  const source =
-    "class S {\n    keep() {\n        a();\n    }\n    drop(x) {\n        b(x);\n    }\n}\n";
-  assert.equal(
-    withoutMethods(source, ["drop"]),
-    "class S {\n    keep() {\n        a();\n    }\n}\n",
-  );
-  assert.equal(
-    emptied(source, "keep()"),
-    "class S {\n    keep() { }\n    drop(x) {\n        b(x);\n    }\n}\n",
-  );
-  assert.throws(() => withoutMethods(source, ["gone"]), /gone method was not found/);
-  assert.throws(() => emptied(source, "gone()"), /gone\(\) method was not found/);
 });
