@@ -236,8 +236,7 @@ browserTest(
     const paused = watcher.events.waitFor("upload-paused", ofFile);
     const pauseAnswered = answered("pause");
     await element.getByRole("button", { name: "Pause commands.jpg" }).click();
-    await paused;
-    await pauseAnswered;
+    await Promise.all([paused, pauseAnswered]);
     gate.flush(); // the held PATCH was aborted by the page; anything later goes through
     gate.open();
     // What is asserted: the server's state is paused (a PATCH at its offset is refused with 423
@@ -272,8 +271,7 @@ browserTest(
     const resumed = watcher.events.waitFor("upload-resumed", ofFile);
     const resumeAnswered = answered("resume");
     await element.getByRole("button", { name: "Resume commands.jpg" }).click();
-    await resumed;
-    await resumeAnswered;
+    await Promise.all([resumed, resumeAnswered]);
     await gate.waitHeld("a PATCH after the resume");
     assert.equal(await headOffset(uploadUrl, token), before + MiB, "one more MiB after resume");
 
@@ -281,8 +279,7 @@ browserTest(
     const cancelled = watcher.events.waitFor("upload-cancelled", ofFile);
     const cancelAnswered = answered("cancel");
     await element.getByRole("button", { name: "Cancel commands.jpg" }).click();
-    await cancelled;
-    await cancelAnswered;
+    await Promise.all([cancelled, cancelAnswered]);
     gate.flush();
     assert.equal(await page.evaluate(() => globalThis.__socketAttempts! > 0), true);
     assert.deepEqual(errors, []);

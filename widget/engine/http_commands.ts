@@ -27,14 +27,14 @@ export const httpCommands = (
   signal: AbortSignal,
 ): SendCommand =>
 async (name, { sessionId, fileId }) => {
-  const action = /^upload-(pause|resume|cancel)$/.exec(name)?.[1];
-  if (!action || !fileId) return;
+  // upload-pause, -resume, -cancel name one file; upload-start (fileIds) has no HTTP form.
+  if (!fileId) return;
   try {
     const res = await send(http, {
       method: "POST",
       url: `${endpoint}/api/sessions/${encodeURIComponent(sessionId)}/files/${
         encodeURIComponent(fileId)
-      }/${action}`,
+      }/${name.slice(7)}`,
       headers: { Authorization: `Bearer ${token}` },
       signal,
     });

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { UploadEngine } from "./engine.ts";
 import { BASE, errorResponse, FakeClock, FakeServer, FakeSocket } from "./fakes.ts";
 import { MemoryKeyValueStore } from "./memory_store.ts";
-import { waitFor } from "./testing.ts";
+import { waitFor, within } from "./testing.ts";
 import type { HttpRequest } from "./types.ts";
 
 const jpeg = (size: number, name = "a.jpg") =>
@@ -37,7 +37,10 @@ function blocked(fakeClock = true) {
   return { clock, server, socket, engine, [Symbol.dispose]: () => engine.destroy() };
 }
 
-/** Resolves on the first request `test` matches; `answer` may replace the server's reply. */
+/**
+ * Resolves on the first request `test` matches (bounded: on the old engine a command never
+ * comes); `answer` may replace the server's reply.
+ */
 function requested(
   server: FakeServer,
   test: (r: HttpRequest) => boolean,
@@ -51,7 +54,7 @@ function requested(
     resolve(r);
     return answer?.() ?? before?.(r);
   };
-  return promise;
+  return within(promise, "a request");
 }
 
 const command = (server: FakeServer, fileId: string, action: string) => (r: HttpRequest) =>
