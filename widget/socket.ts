@@ -11,12 +11,14 @@ import type { EngineOptions, RealtimeSocket } from "./engine/types.ts";
  * WebSocket cannot connect, the engine polls `GET /api/sessions/:id` (state "polling").
  */
 export const connectSocket: NonNullable<EngineOptions["connectSocket"]> = (
-  { url, sessionId, token, clientType },
+  { url, sessionId, token, clientType, reconnectAttempts },
 ) => {
   const { origin, pathname } = new URL(url);
   return io(origin, {
     path: `${pathname.replace(/\/+$/, "")}/socket.io`,
-    auth: { token },
+    // A function: socket.io reads it before every attempt, so the server hears the count
+    // (README, `reconnectAttempts`) and answers a comeback with connection-status.
+    auth: (cb) => cb({ token, reconnectAttempts: reconnectAttempts() }),
     query: { sessionId, clientType },
     transports: ["websocket"],
     reconnection: true,

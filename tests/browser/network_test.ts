@@ -3,6 +3,8 @@
  * by polling), and the network cut in the middle of an upload (automatic retry resumes).
  */
 import assert from "node:assert/strict";
+import type { Page } from "playwright-core";
+import { connectWatcher } from "../support/socket.ts";
 import {
   browserTest,
   configure,
@@ -15,12 +17,52 @@ import {
   startUploadServer,
   storedSha256,
   tempDir,
+  type UploadServer,
   waitForConfirmed,
   waitForEvents,
   watchText,
 } from "./support.ts";
 
 const MiB = 2 ** 20;
+
+/**
+ * Every Socket.IO connection of the page is refused, as by a network or proxy that lets no
+ * WebSocket through. (page.route does not see WebSockets, and a socket closed by
+ * routeWebSocket before it opens leaves socket.io waiting 20 s for its connect timeout: the
+ * page's WebSocket is pointed at a closed port instead, a real connection refused.)
+ */
+async function blockSocket(page: Page): Promise<void> {
+  await page.addInitScript(() => {
+    const Native = WebSocket;
+    globalThis.WebSocket = class extends Native {
+      constructor(url: string | URL, protocols?: string | string[]) {
+        const blocked = /\/socket\.io\//.test(String(url));
+        super(blocked ? "ws://127.0.0.1:9/socket.io/refused" : url, protocols);
+        if (blocked) globalThis.__socketAttempts = (globalThis.__socketAttempts ?? 0) + 1;
+      }
+    };
+  });
+}
+
+/** The server's offset of an upload (tus HEAD), as any device would read it. */
+async function headOffset(url: string, token: string): Promise<number> {
+  const res = await fetch(url, {
+    method: "HEAD",
+    headers: { "Tus-Resumable": "1.0.0", Authorization: `Bearer ${token}` },
+  });
+  assert.equal(res.status, 200, `HEAD ${url}`);
+  return Number(res.headers.get("Upload-Offset"));
+}
+
+async function createSession(server: UploadServer): Promise<{ sessionId: string; token: string }> {
+  const res = await fetch(`${server.url}/api/sessions`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ category: "personal", clientType: "web" }),
+  });
+  assert.equal(res.status, 201);
+  return await res.json();
+}
 
 declare global {
   var __socketAttempts: number | undefined;
@@ -33,20 +75,7 @@ browserTest("socket blocked: the indicator shows polling and the upload complete
   const dir = await tempDir(scope);
   const file = await diskFile(dir, "no-socket.jpg", 6 * MiB);
   const { page, errors } = await openPage(browser, scope);
-  // Every Socket.IO connection is refused, as by a network or proxy that lets no WebSocket
-  // through. (page.route does not see WebSockets, and a socket closed by routeWebSocket
-  // before it opens leaves socket.io waiting 20 s for its connect timeout: the page's
-  // WebSocket is pointed at a closed port instead, a real connection refused.)
-  await page.addInitScript(() => {
-    const Native = WebSocket;
-    globalThis.WebSocket = class extends Native {
-      constructor(url: string | URL, protocols?: string | string[]) {
-        const blocked = /\/socket\.io\//.test(String(url));
-        super(blocked ? "ws://127.0.0.1:9/socket.io/refused" : url, protocols);
-        if (blocked) globalThis.__socketAttempts = (globalThis.__socketAttempts ?? 0) + 1;
-      }
-    };
-  });
+  await blockSocket(page);
   const polls: string[] = [];
   page.on("request", (r) => {
     if (r.method() === "GET" && /\/api\/sessions\/[^/]+$/.test(r.url())) polls.push(r.url());
@@ -166,3 +195,93 @@ browserTest("offline for a while mid-upload: retries until back online, then com
   );
   assert.deepEqual(errors, []);
 });
+
+browserTest(
+  "socket blocked: pause, resume and cancel reach the server over HTTP and the room hears them",
+  async (
+    { browser, scope },
+  ) => {
+    const server = await startUploadServer(scope);
+    const dir = await tempDir(scope);
+    const file = await diskFile(dir, "commands.jpg", 6 * MiB);
+    // The host page's backend made the session, so a second device (a real socket.io client,
+    // socket not blocked) watches the same room.
+    const { sessionId, token } = await createSession(server);
+    const watcher = await connectWatcher(server.url, { sessionId, token, scope });
+    const { page, errors } = await openPage(browser, scope);
+    await blockSocket(page);
+    await page.goto(`${server.url}/`);
+    await configure(page, { "chunk-size": "1MiB", "session-id": sessionId, token });
+    const gate = await PatchGate.install(page, 2);
+    const element = page.locator("h5-uploader");
+    await fileInput(page).setInputFiles(file.path);
+    await element.getByRole("button", { name: "Start upload" }).click();
+    await gate.waitHeld("the 3rd PATCH"); // 2 MiB on the server, the 3rd PATCH held in the page
+    const uploadUrl = await element.evaluate((el) =>
+      (el as unknown as { files: { uploadUrl: string }[] }).files[0]!.uploadUrl
+    );
+    const fileId = uploadUrl.split("/").pop()!;
+    const ofFile = (p: { fileId?: string }) => p.fileId === fileId;
+    /** The widget's HTTP command, answered 200 (the socket's ack as the body). */
+    const answered = (action: string) =>
+      page.waitForResponse((r) =>
+        r.request().method() === "POST" &&
+        r.url() === `${server.url}/api/sessions/${sessionId}/files/${fileId}/${action}`
+      ).then(async (r) => {
+        assert.equal(r.status(), 200, action);
+        assert.equal((await r.json()).ok, true);
+      });
+
+    // Pause: over HTTP (the socket never connected), the server pauses, the room hears it.
+    const paused = watcher.events.waitFor("upload-paused", ofFile);
+    const pauseAnswered = answered("pause");
+    await element.getByRole("button", { name: "Pause commands.jpg" }).click();
+    await Promise.all([paused, pauseAnswered]);
+    gate.flush(); // the held PATCH was aborted by the page; anything later goes through
+    gate.open();
+    // What is asserted: the server's state is paused (a PATCH at its offset is refused with 423
+    // UPLOAD_PAUSED), and its offset did not move between two HEADs that bracket three of the
+    // widget's GET /api/sessions/:id (it polls every 2 s once socket.io gave up, so normally
+    // 4 s or more of a live page with the gate open pass between them). What is not: the
+    // elapsed time itself (tests assert no wall-clock figures), nor that no byte could land in
+    // another window; the 423 is what rules out any writer.
+    const before = await headOffset(uploadUrl, token);
+    assert.equal(before, 2 * MiB);
+    const refused = await fetch(uploadUrl, {
+      method: "PATCH",
+      headers: {
+        "Tus-Resumable": "1.0.0",
+        "Content-Type": "application/offset+octet-stream",
+        "Upload-Offset": String(before),
+        Authorization: `Bearer ${token}`,
+      },
+      body: new Uint8Array(16),
+    });
+    assert.equal(refused.status, 423);
+    assert.equal((await refused.json()).error.code, "UPLOAD_PAUSED");
+    for (let i = 0; i < 3; i++) {
+      await page.waitForRequest((r) =>
+        r.method() === "GET" && r.url().endsWith(`/api/sessions/${sessionId}`)
+      );
+    }
+    assert.equal(await headOffset(uploadUrl, token), before, "no progress while paused");
+
+    // Resume: the server resumes (the room hears it), and the upload moves on; held again.
+    gate.allow(1);
+    const resumed = watcher.events.waitFor("upload-resumed", ofFile);
+    const resumeAnswered = answered("resume");
+    await element.getByRole("button", { name: "Resume commands.jpg" }).click();
+    await Promise.all([resumed, resumeAnswered]);
+    await gate.waitHeld("a PATCH after the resume");
+    assert.equal(await headOffset(uploadUrl, token), before + MiB, "one more MiB after resume");
+
+    // Cancel: the server cancels, the room hears it.
+    const cancelled = watcher.events.waitFor("upload-cancelled", ofFile);
+    const cancelAnswered = answered("cancel");
+    await element.getByRole("button", { name: "Cancel commands.jpg" }).click();
+    await Promise.all([cancelled, cancelAnswered]);
+    gate.flush();
+    assert.equal(await page.evaluate(() => globalThis.__socketAttempts! > 0), true);
+    assert.deepEqual(errors, []);
+  },
+);

@@ -42,21 +42,49 @@ Deno.test({
       });
       const { sessionId, token } = await created.json();
 
-      const socket = connectSocket({ url: server.url, sessionId, token, clientType: "web" });
+      // A comeback: the count goes in the handshake's auth (a function socket.io calls per
+      // attempt), and the server answers with connection-status (README, reconnectAttempts).
+      let attempts = 2;
+      const socket = connectSocket({
+        url: server.url,
+        sessionId,
+        token,
+        clientType: "web",
+        reconnectAttempts: () => attempts,
+      });
       sockets.push(socket);
+      const statuses: { status: string; reconnectAttempts: number }[] = [];
+      const back = new Promise<void>((resolve) =>
+        socket.on("connection-status", (s) => {
+          statuses.push(s as (typeof statuses)[number]);
+          if (statuses.at(-1)!.status === "connected") resolve();
+        })
+      );
       await once(socket, "connect");
+      attempts = 0;
       assert.equal(socket.connected, true);
       const ack = await new Promise<unknown>((resolve) =>
         socket.emit("upload-progress", { sessionId, fileId: "none", requestUpdate: true }, resolve)
       );
       assert.equal((ack as { ok: boolean }).ok, true, JSON.stringify(ack));
       assert.equal((ack as { data: { sessionId: string } }).data.sessionId, sessionId);
+      await back;
+      assert.deepEqual(
+        statuses.map((
+          s,
+        ) => [
+          (s as { status: string }).status,
+          (s as { reconnectAttempts: number }).reconnectAttempts,
+        ]),
+        [["reconnecting", 2], ["connected", 2]],
+      );
 
       const refused = connectSocket({
         url: server.url,
         sessionId,
         token: "forged",
         clientType: "web",
+        reconnectAttempts: () => 0,
       });
       sockets.push(refused);
       const [error] = await once(refused, "connect_error");

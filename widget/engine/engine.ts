@@ -12,6 +12,7 @@ import { fingerprint, ResumeStore } from "./resume_store.ts";
 import { backoff, manuallyRetryable, transient, verdict } from "./retry.ts";
 import { createSession, getLimits, getSnapshot } from "./session_api.ts";
 import { stall } from "./stall.ts";
+import { httpCommands } from "./http_commands.ts";
 import { HttpError, TusClient } from "./tus_client.ts";
 import type {
   ConnectionState,
@@ -284,6 +285,7 @@ export class UploadEngine {
         token: session.token,
         clientType: o.clientType,
         pollIntervalMs: o.pollIntervalMs ?? 2000,
+        fallback: httpCommands(o.http, this.#endpoint, session.token, this.#life.signal),
         sync: () => this.snapshot.complete ? Promise.resolve() : this.#sync(),
         onEvent: (name, payload) => this.#onEvent(name, payload as never),
         onState: (state) => {
@@ -335,8 +337,17 @@ export class UploadEngine {
   #command(name: string, e: Entry): Promise<unknown> | null {
     const session = this.#session;
     if (!session || !this.#rt) return null;
-    return this.#rt.command(name, { sessionId: session.id, fileId: e.sid })
-      .then((data) => data && this.#merge(data as ProgressUpdateEvent, true));
+    return this.#rt.command(name, { sessionId: session.id, fileId: e.sid }).then((ack) => {
+      if (ack?.ok) {
+        if (ack.data) this.#merge(ack.data as ProgressUpdateEvent, true);
+      } else if (ack?.error && (!e.file || name === "upload-pause")) {
+        // A refused pause leaves the server uploading (other devices see it go on), and a
+        // remote file has nothing else to tell: say why. A local resume or cancel is followed
+        // by its own PATCH or DELETE, whose answer speaks for it.
+        e.error = ack.error as FileError;
+        this.#changed(e);
+      }
+    });
   }
 
   /** Announces (spec `upload-start`) every file about to be created, in one event. */

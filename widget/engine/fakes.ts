@@ -132,6 +132,18 @@ export class FakeServer implements HttpStack {
     if (path === "/api/categories" && r.method === "GET") {
       return response(200, {}, { categories: { personal: this.limits, scenic: this.scenic } });
     }
+    const command = /^\/api\/sessions\/[^/]+\/files\/([^/]+)\/(pause|resume|cancel)$/.exec(path);
+    if (command && r.method === "POST") {
+      const [, id, action] = command;
+      const target = this.uploads.get(decodeURIComponent(id!));
+      if (!target) return errorResponse(404, "FILE_NOT_FOUND");
+      target.status = action === "pause"
+        ? "paused"
+        : action === "resume"
+        ? "uploading"
+        : "cancelled";
+      return response(200, {}, { ok: true, data: this.snapshot() });
+    }
     if (path.startsWith("/api/sessions/") && r.method === "GET") {
       return response(200, {}, this.snapshot());
     }
@@ -233,8 +245,12 @@ export class FakeSocket implements RealtimeSocket {
 
   readonly io = {
     on: (event: string, listener: Handler) => add(this.#ioOn, event, listener),
-    reconnection: () => this.reconnection,
+    reconnection: (value?: boolean) =>
+      value === undefined ? this.reconnection : (this.reconnection = value),
   };
+  /** connect() calls; while `refuse`, each ends in connect_error (a blocked WebSocket). */
+  connects = 0;
+  refuse = false;
 
   on(event: string, listener: Handler): void {
     add(this.#on, event, listener);
@@ -254,6 +270,8 @@ export class FakeSocket implements RealtimeSocket {
 
   // What the server and the transport do:
   connect(): void {
+    this.connects++;
+    if (this.refuse) return void this.fire("connect_error", new Error("refused"));
     this.connected = true;
     this.fire("connect");
   }

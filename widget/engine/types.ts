@@ -185,7 +185,14 @@ export interface EngineOptions {
   /** Opens the session's Socket.IO connection; null disables sockets (polling only). */
   connectSocket:
     | ((
-      options: { url: string; sessionId: string; token: string; clientType: ClientType },
+      options: {
+        url: string;
+        sessionId: string;
+        token: string;
+        clientType: ClientType;
+        /** Attempts since the last connection, for the handshake's `auth` (read per attempt). */
+        reconnectAttempts: () => number;
+      },
     ) => RealtimeSocket)
     | null;
   /** Polling interval of GET /api/sessions/:id while the socket is down. Default 2000. */
@@ -200,6 +207,12 @@ export interface RealtimeSocket {
   on(event: string, listener: (...args: unknown[]) => void): void;
   emit(event: string, ...args: unknown[]): void;
   disconnect(): void;
+  /** A new attempt (the engine redials while it polls). */
+  connect(): void;
   readonly connected: boolean;
-  readonly io: { on(event: string, listener: (...args: unknown[]) => void): void };
+  readonly io: {
+    on(event: string, listener: (...args: unknown[]) => void): void;
+    /** socket.io's Manager: reads, or with a value sets, whether it reconnects by itself. */
+    reconnection?(value?: boolean): unknown;
+  };
 }
