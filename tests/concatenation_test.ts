@@ -11,6 +11,7 @@ import { FsWatch } from "./support/fs_watch.ts";
 import {
   bearer,
   createSession,
+  createUpload,
   exists,
   getSnapshot,
   head,
@@ -141,17 +142,8 @@ Deno.test("concatenation: parts listed twice, not partial, or already joined get
     assert.equal(twice.status, 400);
     assert.equal(twice.error?.code, "CONCAT_PART_INVALID");
 
-    const plain = await fetch(server.tusEndpoint, {
-      method: "POST",
-      headers: {
-        ...TUS,
-        ...bearer(s.token),
-        "Upload-Length": "10",
-        "Upload-Metadata": metadata({ filename: "x.jpg", filetype: "image/jpeg" }),
-      },
-    });
-    await plain.body?.cancel();
-    const notPartial = await final(server, s.token, [a, plain.headers.get("Location")!]);
+    const plain = await createUpload(server.url, s, { size: 10, filename: "x.jpg" });
+    const notPartial = await final(server, s.token, [a, plain.location]);
     assert.equal(notPartial.status, 400);
     assert.equal(notPartial.error?.code, "CONCAT_PART_INVALID");
 
@@ -380,17 +372,8 @@ Deno.test("concatenation: a session with partial uploads on their way is not com
     });
     const part = await created("partial", partial(server, s.token, 100));
     await upload(part, s.token, 0, fileBytes(100));
-    const plain = await fetch(server.tusEndpoint, {
-      method: "POST",
-      headers: {
-        ...TUS,
-        ...bearer(s.token),
-        "Upload-Length": "100",
-        "Upload-Metadata": metadata({ filename: "one.jpg", filetype: "image/jpeg" }),
-      },
-    });
-    await plain.body?.cancel();
-    await upload(plain.headers.get("Location")!, s.token, 0, fileBytes(100));
+    const plain = await createUpload(server.url, s, { size: 100, filename: "one.jpg" });
+    await upload(plain.location, s.token, 0, fileBytes(100));
     await created("final", final(server, s.token, [part]));
     // Room events arrive in order: a premature session-completed would come before this one.
     const done = await watcher.events.waitFor(
