@@ -198,8 +198,8 @@ function analyze(
       .exec(file);
     const name = npm
       ? (npm[1] ?? npm[2])!
-      : file.includes("widget/build/")
-      ? "socket.io (tiny_socket_io)"
+      : file.includes("widget/socket_io_client")
+      ? "socket.io (widget/socket_io_client.ts)"
       : file.includes("widget/engine/")
       ? "widget/engine"
       : "widget";

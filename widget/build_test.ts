@@ -24,7 +24,7 @@ Deno.test("build - the widget bundle is one self-contained file within budget", 
     assert.equal(JSON.parse(new TextDecoder().decode(map)).version, 3);
     const files = Object.keys(inputs);
     // Lit and our own Socket.IO client inside; none of socket.io-client's packages.
-    for (const inside of ["lit-html", "reactive-element", "widget/build/tiny_socket_io.ts"]) {
+    for (const inside of ["lit-html", "reactive-element", "widget/socket_io_client.ts"]) {
       assert.ok(files.some((f) => f.includes(inside)), `${inside} is bundled`);
     }
     for (

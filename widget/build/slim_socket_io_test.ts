@@ -1,5 +1,5 @@
 /**
- * widget/socket.ts bundled as the widget bundles it (socket.io-client → tiny_socket_io.ts),
+ * widget/socket.ts bundled as the widget bundles it (socket.io-client → socket_io_client.ts),
  * against the real server: connect, ack a command, refuse a token.
  */
 import assert from "node:assert/strict";

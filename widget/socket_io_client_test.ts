@@ -1,16 +1,16 @@
 /**
- * The widget's own Socket.IO client (tiny_socket_io.ts), with Deno's global WebSocket as the
+ * The widget's own Socket.IO client (socket_io_client.ts), with Deno's global WebSocket as the
  * browser's: against the real server (handshake with auth, room events, acks, refusals, a
  * dropped and an unreachable server through a TCP proxy that cuts), and against a scripted
  * Engine.IO server for the heartbeat (the real one pings every 25 s, too slow for a test).
  */
 import assert from "node:assert/strict";
-import type { ConnectionStatusEvent } from "../../protocol/events.ts";
-import { within } from "../../tests/support/deadline.ts";
-import { createSession, createUpload } from "../../tests/support/http.ts";
-import { type Scope, scoped } from "../../tests/support/scope.ts";
-import { startTestServer } from "../../tests/support/server.ts";
-import { io, type ManagerOptions, type Socket } from "./tiny_socket_io.ts";
+import type { ConnectionStatusEvent } from "../protocol/events.ts";
+import { within } from "../tests/support/deadline.ts";
+import { createSession, createUpload } from "../tests/support/http.ts";
+import { type Scope, scoped } from "../tests/support/scope.ts";
+import { startTestServer } from "../tests/support/server.ts";
+import { io, type ManagerOptions, type Socket } from "./socket_io_client.ts";
 
 type Seen = { name: string; args: unknown[] };
 
