@@ -15,6 +15,13 @@ import { startTestServer } from "./support/server.ts";
 /** Far above the 300 ms timeout, far below the 130 s the issue saw connections held. */
 const CLOSED_WITHIN_MS = 10_000;
 
+Deno.test("runtime: Deno.serveHttp is there (the header timeout and the connection cap need it)", () => {
+  // Deno.serve has no per-connection hook; server/http/serve.ts serves each accepted connection
+  // with the deprecated Deno.serveHttp and falls back to Deno.serve, limits off, without it.
+  // Should a Deno release drop it, this names the cause of the two tests below failing.
+  assert.equal(typeof (Deno as unknown as { serveHttp?: unknown }).serveHttp, "function");
+});
+
 Deno.test("slowloris: a request with unfinished headers is closed after the idle timeout", () =>
   scoped(async (scope) => {
     const server = await startTestServer({ scope, env: { H5_IDLE_TIMEOUT_MS: "300" } });
