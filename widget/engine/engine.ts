@@ -343,8 +343,10 @@ export class UploadEngine {
     e.stored = null;
     if (!stored || stored.sessionId !== this.#session?.id) return;
     const twin = this.#bySid(stored.fileId);
-    if (twin?.file) return; // the same file picked twice: the second one is a new upload
-    if (twin) this.#entries.delete(twin.id); // it was shown as another device's file
+    // The same file picked twice: the second one is a new upload (unless the first is only
+    // listed after a reload: the pick takes its place).
+    if (twin?.file && !twin.waiting) return;
+    if (twin) this.#entries.delete(twin.id); // shown as another device's file, or listed
     e.sid = stored.fileId;
     e.url = stored.uploadUrl;
     e.fromStore = true;
