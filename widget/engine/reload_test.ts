@@ -200,3 +200,18 @@ Deno.test("reload - an upload of an expired session is dropped from the list, it
   assert.equal(ctx.blobs.map.size, 0, "the kept file deleted");
   assert.equal(second.snapshot.files.length, 0, "nothing listed");
 });
+
+Deno.test("reload - the same file picked in the drop zone takes the listed row's place", async () => {
+  await using ctx = await setup();
+  const bytes = fileBytes(3 * CHUNK + 1);
+  await crashMidway(ctx, pick(bytes));
+  const http = new TestHttp();
+  const second = ctx.engine(http);
+  await waitFor(second, (s) => s.files[0]?.waiting === "ready", "the upload listed");
+  const [again] = second.addFiles([pick(bytes)]).added;
+  assert.deepEqual(second.snapshot.files.map((f) => f.id), [again!.id], "one row, the pick");
+  await second.start();
+  await waitFor(second, (s) => s.complete, "completed");
+  assert.equal(http.count("POST"), 0, "the same upload, no new one");
+  assert.equal(http.patchBytes, bytes.length - 2 * CHUNK);
+});
