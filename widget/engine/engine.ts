@@ -720,6 +720,7 @@ export class UploadEngine {
       }
       if (this.#closed) return;
       const picked = this.#all().some((e) => e.stored?.fileId === p.fileId || e.sid === p.fileId);
+      if (offset >= p.size) this.#pending.drop(p.fileId); // completed meanwhile (another tab)
       if (picked || offset >= p.size) continue;
       const blob = p.kept ? await this.#o.blobs?.get(p.fileId).catch(() => null) : null;
       this.#list(p, blob ? asFile(p, blob) : null, offset);
