@@ -105,8 +105,10 @@ export class UploadController implements ReactiveController {
 
   hostUpdate(): void {
     // Options may change until the first file is added; after that the session is fixed.
+    // Rows only listed after a reload do not fix it: a host page that sets `session-id` late
+    // gets a new engine, which lists that session's uploads instead.
     const key = JSON.stringify(this.#options.config());
-    if (key !== this.#configKey && this.#snapshot.files.length === 0) this.#teardown();
+    if (key !== this.#configKey && this.#snapshot.files.every((f) => f.waiting)) this.#teardown();
     if (this.#host.isConnected) this.engine;
   }
 
