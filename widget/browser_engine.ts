@@ -1,5 +1,6 @@
 /** The engine with its browser wiring: XHR (upload progress), localStorage, Socket.IO. */
 import { browserWake, LocalKeyValueStore, UploadEngine, xhrHttpStack } from "./engine/mod.ts";
+import { IdbBlobStore } from "./idb_blob_store.ts";
 import { connectSocket } from "./socket.ts";
 import type { EngineConfig } from "./upload_controller.ts";
 
@@ -8,6 +9,7 @@ export function createBrowserEngine(config: EngineConfig): UploadEngine {
     ...config,
     http: xhrHttpStack,
     store: new LocalKeyValueStore(),
+    blobs: new IdbBlobStore(),
     connectSocket,
     wake: browserWake,
   });

@@ -96,6 +96,12 @@ export interface FileSnapshot {
   readonly uploadPath: string | null;
   /** A file another device added to the same session (no preview). */
   readonly remote?: boolean;
+  /**
+   * An unfinished upload listed after a reload or a crash (status `paused`): `ready` continues
+   * with the file the browser kept (up to `persist-max-size`), `file` wants the same file
+   * picked again (matched by name, size, date and a SHA-256 of its first 64 KiB).
+   */
+  readonly waiting?: "ready" | "file" | null;
 }
 
 /**
@@ -227,6 +233,8 @@ export declare class H5Uploader extends HTMLElement {
   chunkSize: number | undefined;
   /** Seconds without upload progress before a stalled request is retried (the `stall-timeout` attribute; 0: never). Default 20. */
   stallTimeout: number | undefined;
+  /** Files up to this many bytes are kept in IndexedDB to continue after a reload without a pick (the `persist-max-size` attribute; 0: none). Default 32 MiB. */
+  persistMaxSize: number | undefined;
   autoStart: boolean;
   name: string;
   required: boolean;

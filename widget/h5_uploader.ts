@@ -58,6 +58,7 @@ const UNFINISHED = new Set<FileSnapshot["status"]>(["queued", "uploading", "retr
  * @attr {string} token - The bearer token of `session-id`.
  * @attr {string} chunk-size - Bytes per PATCH request: bytes or `8MB`. Default: one PATCH per file (set it behind a proxy that caps request bodies).
  * @attr {number} stall-timeout - Seconds without upload progress before a request is dropped and the upload resumes from the server's offset. Default 20; `0` never.
+ * @attr {string} persist-max-size - Files up to this size (bytes or `32MB`) are kept in IndexedDB while they upload, so after a reload or a crash they continue without being picked again; bigger ones are listed and ask for the same file. Default 32 MiB; `0` keeps none.
  * @attr {boolean} auto-start - Upload as soon as files are added (no start button).
  * @attr {string} name - Form field name: the form submits one entry per uploaded file id.
  * @attr {boolean} required - Form validation fails until at least one file is uploaded.
@@ -78,7 +79,8 @@ const UNFINISHED = new Set<FileSnapshot["status"]>(["queued", "uploading", "retr
  * @csspart toolbar - The start / pause all / resume all / cancel all buttons.
  * @csspart button - Every button (toolbar and per file).
  * @csspart file-list - The `<ul>` of files.
- * @csspart file - One file (`data-status`: queued, uploading, paused, retrying, completed, failed, cancelled).
+ * @csspart file - One file (`data-status`: queued, uploading, paused, retrying, completed, failed, cancelled; `data-waiting`: `ready` or `file` for an upload listed after a reload).
+ * @csspart continue - The Continue action of an upload listed after a reload whose file must be picked again (a `<label>` around a file input).
  * @csspart thumbnail - A file's image preview or type icon.
  * @csspart name - A file's name (ellipsized).
  * @csspart status - A file's status line (size, status, speed, time left).
@@ -120,6 +122,7 @@ export class H5Uploader extends LitElement {
     token: {},
     chunkSize: { attribute: "chunk-size", converter: sizeConverter },
     stallTimeout: { attribute: "stall-timeout", type: Number },
+    persistMaxSize: { attribute: "persist-max-size", converter: sizeConverter },
     autoStart: { attribute: "auto-start", type: Boolean },
     name: {},
     required: { type: Boolean },
@@ -140,6 +143,8 @@ export class H5Uploader extends LitElement {
   declare chunkSize: number | undefined;
   /** Seconds without upload progress before a stalled request is retried (0: never). */
   declare stallTimeout: number | undefined;
+  /** Bytes (the attribute also takes `32MB`); 0 keeps no file for a reload. */
+  declare persistMaxSize: number | undefined;
   declare autoStart: boolean;
   declare name: string;
   declare required: boolean;
@@ -147,6 +152,8 @@ export class H5Uploader extends LitElement {
   declare clientType: ClientType | "";
 
   #sessionId = "";
+  /** Why the file picked to continue a listed upload was refused ("" none). */
+  #mismatch = "";
   #internals: ElementInternals;
   #uploads: UploadController;
   #rejections: readonly Rejection[] = [];
@@ -326,6 +333,7 @@ export class H5Uploader extends LitElement {
     }
     if (this.chunkSize) config.chunkSize = this.chunkSize;
     if (this.stallTimeout! >= 0) config.stallTimeoutMs = this.stallTimeout! * 1000;
+    if (this.persistMaxSize! >= 0) config.persistMaxSize = this.persistMaxSize!;
     if (this.accept) config.accept = this.accept;
     if (this.maxFiles! > 0) config.maxFiles = this.maxFiles!;
     if (this.maxSize) config.maxSize = this.maxSize;
@@ -358,8 +366,9 @@ export class H5Uploader extends LitElement {
         </span>
       </label>
       ${
-      this.#rejections.length
+      this.#rejections.length || this.#mismatch
         ? html`<ul part="messages" class="messages">
+          ${this.#mismatch ? html`<li part="message">${this.#mismatch}</li>` : nothing}
           ${
           this.#rejections.map((r) =>
             html`<li part="message">${s.rejected(r.reason, r.name, r.limit)}</li>`
@@ -461,7 +470,9 @@ export class H5Uploader extends LitElement {
 
   #file(f: FileSnapshot, s: Strings): TemplateResult {
     const thumbnail = this.#uploads.thumbnail(f.id);
-    const status = f.status === "retrying" && f.retry
+    const status = f.waiting
+      ? s.waiting[f.waiting]
+      : f.status === "retrying" && f.retry
       ? s.retrying(f.retry.attempt, f.retry.max)
       : s.status[f.status];
     const live = ACTIVE.has(f.status);
@@ -472,48 +483,63 @@ export class H5Uploader extends LitElement {
         ${icon}
       </button>`;
     };
-    return html`<li part="file" class="file" data-status=${f.status}>
-      ${
-      thumbnail
-        ? html`
-          <img part="thumbnail" class="thumb" src=${thumbnail} alt="" loading="lazy"
-            @load=${() => this.#uploads.thumbnailLoaded(f.id, true)}
-            @error=${() => this.#uploads.thumbnailLoaded(f.id, false)}>
-        `
-        : html`<span part="thumbnail" class="thumb">${icons.file}</span>`
-    }
-      <div class="info">
-        <div part="name" class="name" title=${f.name}>${f.name}</div>
-        <div part="status" class="meta">
-          <span>${formatBytes(f.size)}</span> <span class="state">${status}</span>
-          ${live ? this.#rate(f.speed, f.eta, s) : nothing}
-        </div>
-        ${this.#bar(f.progress, s.progressOf(f.name))}
-        ${
-      f.error && f.status !== "retrying"
-        ? html`<div part="error" class="error" title=${f.error.message}>${
-          s.error(f.error.code, f.error.message)
-        }</div>`
-        : nothing
-    }
-      </div>
-      <div class="actions">
-        ${live ? button("pause", icons.pause, () => engine.pause(f.id)) : nothing}
-        ${
-      f.status === "paused" ? button("resume", icons.resume, () => engine.resume(f.id)) : nothing
-    }
-        ${
-      f.status === "failed" && f.canRetry
-        ? button("retry", icons.retry, () => engine.retry(f.id))
-        : nothing
-    }
-        ${
-      UNFINISHED.has(f.status)
-        ? button("cancel", icons.cancel, () => engine.cancel(f.id))
-        : button("remove", icons.remove, () => this.#remove(f.id))
-    }
-      </div>
-    </li>`;
+    return html`
+      <li part="file" class="file" data-status=${f.status}
+        data-waiting=${f.waiting || nothing}>
+            ${thumbnail
+              ? html`
+                <img part="thumbnail" class="thumb" src=${thumbnail} alt="" loading="lazy"
+                  @load=${() => this.#uploads.thumbnailLoaded(f.id, true)}
+                  @error=${() => this.#uploads.thumbnailLoaded(f.id, false)}>
+              `
+              : html`<span part="thumbnail" class="thumb">${icons.file}</span>`}
+            <div class="info">
+              <div part="name" class="name" title=${f.name}>${f.name}</div>
+              <div part="status" class="meta">
+                <span>${formatBytes(f.size)}</span> <span class="state">${status}</span>
+                ${live ? this.#rate(f.speed, f.eta, s) : nothing}
+              </div>
+              ${this.#bar(f.progress, s.progressOf(f.name))}
+              ${f.error && f.status !== "retrying"
+                ? html`<div part="error" class="error" title=${f.error.message}>${
+                  s.error(f.error.code, f.error.message)
+                }</div>`
+                : nothing}
+            </div>
+            <div class="actions">
+              ${live ? button("pause", icons.pause, () => engine.pause(f.id)) : nothing}
+              ${f.waiting === "file"
+                ? this.#continue(f, s)
+                : f.status === "paused"
+                ? button(f.waiting ? "continue" : "resume", icons.resume, () => engine.resume(f.id))
+                : nothing}
+              ${f.status === "failed" && f.canRetry
+                ? button("retry", icons.retry, () => engine.retry(f.id))
+                : nothing}
+              ${UNFINISHED.has(f.status)
+                ? button("cancel", icons.cancel, () => engine.cancel(f.id))
+                : button("remove", icons.remove, () => this.#remove(f.id))}
+            </div>
+          </li>
+    `;
+  }
+
+  /** Continue of an upload whose file was not kept: the same file is picked again. */
+  #continue(f: FileSnapshot, s: Strings): TemplateResult {
+    const label = s.fileAction(s.actions.continue, f.name);
+    const pick = async (event: Event) => {
+      const input = event.target as HTMLInputElement;
+      const file = input.files?.[0];
+      input.value = "";
+      if (!file) return;
+      const ok = await this.#uploads.engine.continueWith(f.id, file);
+      this.#mismatch = ok ? "" : s.notSameFile(f.name);
+      if (!ok) this.#announce([this.#mismatch]);
+      this.requestUpdate();
+    };
+    return html`<label part="button continue" class="icon" title=${label}>
+      <input type="file" class="sr" aria-label=${label} @change=${pick}>${icons.resume}
+    </label>`;
   }
 
   #bar(fraction: number, label: string, extra = ""): TemplateResult {

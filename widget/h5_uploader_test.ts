@@ -131,6 +131,7 @@ Deno.test("h5-uploader - observes every documented attribute", () => {
     "max-size",
     "multiple",
     "name",
+    "persist-max-size",
     "required",
     "session-id",
     "stall-timeout",

@@ -120,6 +120,10 @@ export class FakeEngine implements Engine {
   retry(id: string): void {
     this.calls.push(`retry ${id}`);
   }
+  continueWith(id: string, file: FileLike): Promise<boolean> {
+    this.calls.push(`continueWith ${id} ${file.name}`);
+    return Promise.resolve(true);
+  }
   remove(id: string): void {
     this.calls.push(`remove ${id}`);
     this.set(snapshot(this.snapshot.files.filter((f) => f.id !== id)));

@@ -17,7 +17,7 @@ import { DOM_EVENTS } from "./events.ts";
 import { type Milestone, milestones } from "./milestones.ts";
 
 /** Engine options the element decides; the browser wiring (http, store, socket) is not here. */
-export type EngineConfig = Omit<EngineOptions, "http" | "store" | "connectSocket">;
+export type EngineConfig = Omit<EngineOptions, "http" | "store" | "blobs" | "connectSocket">;
 
 /** What `addFiles` did: the files added, and the ones refused before sending (and why). */
 export interface AddResult {
@@ -39,6 +39,8 @@ export interface Engine {
   resume(id?: string): unknown;
   cancel(id?: string): unknown;
   retry(id: string): unknown;
+  /** Continues an upload listed after a reload with the same file picked again. */
+  continueWith(id: string, file: FileLike): Promise<boolean>;
   remove(id: string): unknown;
   file(id: string): FileLike | undefined;
   destroy(): void;
@@ -103,8 +105,10 @@ export class UploadController implements ReactiveController {
 
   hostUpdate(): void {
     // Options may change until the first file is added; after that the session is fixed.
+    // Rows only listed after a reload do not fix it: a host page that sets `session-id` late
+    // gets a new engine, which lists that session's uploads instead.
     const key = JSON.stringify(this.#options.config());
-    if (key !== this.#configKey && this.#snapshot.files.length === 0) this.#teardown();
+    if (key !== this.#configKey && this.#snapshot.files.every((f) => f.waiting)) this.#teardown();
     if (this.#host.isConnected) this.engine;
   }
 

@@ -234,6 +234,17 @@ Deno.test("upload controller - options apply until the first file, then the sess
   assert.equal(engines.length, 2);
 });
 
+Deno.test("upload controller - rows listed after a reload do not fix the options", async () => {
+  await using t = setup();
+  const { controller, engines, engine, reconfigure } = t;
+  controller.hostUpdate();
+  engine().set(snapshot([file("old", { status: "paused", waiting: "file" })]));
+  reconfigure({ sessionId: "s2", token: "t2" }); // the host page's session, set late
+  controller.hostUpdate();
+  assert.equal(engines.length, 2, "a new engine for the given session");
+  assert.equal(engines[1]!.config.sessionId, "s2");
+});
+
 Deno.test("upload controller - clear() cancels and forgets every file", async () => {
   await using t = setup();
   const { controller, engine } = t;

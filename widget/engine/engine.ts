@@ -8,6 +8,7 @@ import { REFUSED } from "../i18n/errors.ts";
 import { check } from "./checks.ts";
 import { advance, createEntry, type Entry, toSnapshot, totals } from "./file_state.ts";
 import { Realtime } from "./realtime.ts";
+import { asFile, headHash, PendingList, type PendingUpload, sameFile } from "./pending.ts";
 import { fingerprint, ResumeStore } from "./resume_store.ts";
 import { backoff, manuallyRetryable, transient, verdict } from "./retry.ts";
 import { createSession, getLimits, getSnapshot } from "./session_api.ts";
@@ -31,6 +32,7 @@ const CONNECT_WAIT_MS = 3000;
 const PROGRESS_EVENT_MS = 250;
 const NOTIFY_MS = 50;
 const STALL_MS = 20_000;
+const PERSIST_MAX = 32 * 1024 * 1024;
 
 const live = (s: FileStatus) => s === "queued" || s === "uploading" || s === "retrying";
 const ended = (s: FileStatus) => s === "completed" || s === "cancelled";
@@ -75,6 +77,9 @@ export class UploadEngine {
   #rt: Realtime | null = null;
   #connection: ConnectionState = "idle";
   #resume: ResumeStore;
+  /** Unfinished uploads listed after a reload (issue #8, 3); read once, before the boot. */
+  #pending: PendingList;
+  #restored: Promise<void>;
   /** Aborts the requests that belong to no file (session, polls, DELETE) on destroy(). */
   #life = new AbortController();
   #booting: Promise<boolean> | null = null;
@@ -100,6 +105,7 @@ export class UploadEngine {
     this.#clearTimeout = options.clearTimeout ??
       ((h) => clearTimeout(h as ReturnType<typeof setTimeout>));
     this.#resume = new ResumeStore(options.store, this.#endpoint);
+    this.#pending = new PendingList(options.store, this.#endpoint, options.blobs);
     if (options.sessionId && options.token) this.#useSession(options.sessionId, options.token);
     // Limits before the first byte (issue #8, 4): a file over them is refused when picked.
     this.#limitsRead = getLimits(
@@ -113,6 +119,7 @@ export class UploadEngine {
       this.#changed();
     }, () => {}); // unknown: the server still checks every upload
     this.#unwake = options.wake?.(this.#wake) ?? (() => {});
+    this.#restored = this.#restore().catch(() => {});
   }
 
   // ------------------------------------------------------------------ public API
@@ -185,6 +192,11 @@ export class UploadEngine {
   resume(id?: string): void {
     for (const e of this.#targets(id)) {
       if (e.status !== "paused") continue;
+      if (e.waiting) {
+        // Listed after a reload: nothing to tell the server, the upload goes on from a HEAD.
+        if (e.file) this.#go(e);
+        continue;
+      }
       const ack = e.url || !e.file ? this.#command("upload-resume", e) : null;
       if (e.file) {
         this.#queue(e);
@@ -196,7 +208,7 @@ export class UploadEngine {
   cancel(id?: string): void {
     for (const e of this.#targets(id)) {
       if (ended(e.status)) continue;
-      const url = e.file && e.url;
+      const url = (e.file || e.waiting) && e.url;
       if (url || !e.file) this.#command("upload-cancel", e);
       this.#cancelled(e);
       if (url) this.#tus?.terminate(url, this.#life.signal).catch(() => {});
@@ -220,6 +232,20 @@ export class UploadEngine {
     this.#entries.delete(id);
     this.#changed();
     this.#checkComplete();
+  }
+
+  /**
+   * Continues an upload listed after a reload with the file picked again: refused (false)
+   * unless its name, size, date and first bytes are those of the file it started with.
+   */
+  async continueWith(id: string, file: FileLike): Promise<boolean> {
+    const e = this.#entries.get(id);
+    if (!e?.waiting || e.file || !e.pending || !(await sameFile(e.pending, file))) return false;
+    if (e.file || !this.#entries.has(id)) return false; // picked twice meanwhile, or cancelled
+    e.file = file;
+    e.fp = fingerprint(file);
+    this.#go(e);
+    return true;
   }
 
   file(id: string): FileLike | undefined {
@@ -252,6 +278,7 @@ export class UploadEngine {
       const o = this.#o;
       const signal = this.#life.signal;
       await this.#limitsRead;
+      await this.#restored;
       this.#recheck();
       if (!this.#session) {
         // After a reload: a stored session whose token still works (HEAD 200) continues.
@@ -318,8 +345,10 @@ export class UploadEngine {
     e.stored = null;
     if (!stored || stored.sessionId !== this.#session?.id) return;
     const twin = this.#bySid(stored.fileId);
-    if (twin?.file) return; // the same file picked twice: the second one is a new upload
-    if (twin) this.#entries.delete(twin.id); // it was shown as another device's file
+    // The same file picked twice: the second one is a new upload (unless the first is only
+    // listed after a reload: the pick takes its place).
+    if (twin?.file && !twin.waiting) return;
+    if (twin) this.#entries.delete(twin.id); // shown as another device's file, or listed
     e.sid = stored.fileId;
     e.url = stored.uploadUrl;
     e.fromStore = true;
@@ -434,6 +463,7 @@ export class UploadEngine {
         sessionId: session.id,
         token: session.token,
       });
+      void this.#remember(e, session);
     }
     // An attempt that moved the server's offset (this HEAD tells) was worth it: only attempts
     // in a row that moved nothing spend the budget, so a 2 GB video survives any number of
@@ -643,6 +673,90 @@ export class UploadEngine {
   /** Drops the file's resume entry (done, cancelled, refused for good, or recreated). */
   #forget(e: Entry): void {
     if (e.file && this.#session) this.#resume.remove(e.fp, this.#session.id);
+    this.#pending.drop(e.sid);
+  }
+
+  #go(e: Entry): void {
+    e.waiting = null;
+    this.#queue(e);
+  }
+
+  /**
+   * Lists the upload for a reload: the file itself in the BlobStore when small enough (a Blob
+   * stored by reference, never read), else its fingerprint to match the file picked again.
+   */
+  async #remember(e: Entry, s: Session): Promise<void> {
+    const file = e.file!;
+    const fileId = e.sid;
+    const blobs = this.#o.blobs;
+    const head = await headHash(file);
+    // A quota error (or no store) falls back to asking for the file after a reload.
+    const kept = !!blobs && file.size <= (this.#o.persistMaxSize ?? PERSIST_MAX) &&
+      await blobs.put(fileId, file as unknown as Blob).then(() => true, () => false);
+    if (e.sid !== fileId || ended(e.status) || (e.status === "failed" && !e.canRetry)) {
+      if (kept) this.#pending.drop(fileId); // finished meanwhile
+      return;
+    }
+    const { name, size, type, lastModified } = file;
+    this.#pending.set({
+      fileId,
+      uploadUrl: e.url!,
+      sessionId: s.id,
+      token: s.token,
+      name,
+      size,
+      type,
+      lastModified,
+      head,
+      kept,
+      at: this.#now(),
+    });
+  }
+
+  /**
+   * After a reload: the unfinished uploads of the session (the given one, else the newest
+   * listed), paused with the server's offset. One the server no longer has (completed,
+   * cancelled, expired session: a 4xx) is dropped from the list.
+   */
+  async #restore(): Promise<void> {
+    for (const p of this.#pending.of(this.#session?.id)) {
+      let offset = 0;
+      try {
+        offset = await new TusClient(this.#o.http, p.token).head(p.uploadUrl, this.#life.signal);
+      } catch (error) {
+        if (error instanceof HttpError && error.status >= 400 && error.status < 500) {
+          this.#pending.drop(p.fileId);
+          continue;
+        } // else unknown for now: listed, the HEAD of Continue tells
+      }
+      if (this.#closed) return;
+      const picked = this.#all().some((e) => e.stored?.fileId === p.fileId || e.sid === p.fileId);
+      if (offset >= p.size) this.#pending.drop(p.fileId); // completed meanwhile (another tab)
+      if (picked || offset >= p.size) continue;
+      const blob = p.kept ? await this.#o.blobs?.get(p.fileId).catch(() => null) : null;
+      this.#list(p, blob ? asFile(p, blob) : null, offset);
+    }
+  }
+
+  #list(p: PendingUpload, file: FileLike | null, offset: number): void {
+    if (!this.#session) this.#useSession(p.sessionId, p.token);
+    if (p.sessionId !== this.#session!.id) return;
+    const e = createEntry(crypto.randomUUID(), {
+      file,
+      name: p.name,
+      size: p.size,
+      type: p.type,
+      fp: file ? fingerprint(file) : "",
+    });
+    e.sid = p.fileId;
+    e.url = p.uploadUrl;
+    e.fromStore = e.announced = true;
+    e.status = "paused";
+    e.waiting = file ? "ready" : "file";
+    e.pending = p;
+    advance(e, 0, offset, this.#now());
+    this.#entries.set(e.id, e);
+    this.#changed();
   }
 
   #progress(e: Entry, sent: number, confirmed: number): void {
@@ -769,7 +883,7 @@ export class UploadEngine {
     if (e.file) {
       // Resumed by another device while this one polled (no upload-resumed heard).
       if (current && e.held && e.status === "paused") this.#remoteResume(e);
-    } else if (!ended(e.status)) {
+    } else if (!ended(e.status) && !e.waiting) {
       e.error = f.errorMessage ? { code: "INTERNAL_ERROR", message: f.errorMessage } : null;
       this.#setStatus(e, f.status === "pending" ? "queued" : f.status);
     }

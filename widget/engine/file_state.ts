@@ -1,6 +1,7 @@
 /** The engine's record of one file, its monotonic progress, and the snapshots built from it. */
 import { eta, SpeedMeter } from "./speed.ts";
 import type { ResumeEntry } from "./resume_store.ts";
+import type { PendingUpload } from "./pending.ts";
 import type { EngineSnapshot, FileError, FileLike, FileSnapshot, FileStatus } from "./types.ts";
 
 export interface Entry {
@@ -49,6 +50,10 @@ export interface Entry {
   fromStore: boolean;
   /** A resume entry found when picked, applied once the session is known. */
   stored: ResumeEntry | null;
+  /** Listed after a reload: `ready` continues as it is, `file` wants the file picked again. */
+  waiting: "ready" | "file" | null;
+  /** Its record in the list of unfinished uploads (set when listed after a reload). */
+  pending: PendingUpload | null;
   started: boolean;
   lastEvent: number;
   snap: FileSnapshot | null;
@@ -85,6 +90,8 @@ export function createEntry(
     held: false,
     fromStore: false,
     stored: null,
+    waiting: null,
+    pending: null,
     started: false,
     lastEvent: -Infinity,
     snap: null,
@@ -126,7 +133,8 @@ export function toSnapshot(e: Entry): FileSnapshot {
     canRetry: e.canRetry,
     uploadUrl: e.url,
     uploadPath: e.path,
-    remote: !e.file,
+    remote: !e.file && !e.waiting,
+    ...e.waiting && { waiting: e.waiting },
   };
 }
 

@@ -5,6 +5,7 @@
 import type { Category, ClientType } from "../../protocol/events.ts";
 import type { CategoryLimits } from "../../protocol/session.ts";
 import type { ErrorPayload } from "../../protocol/errors.ts";
+import type { BlobStore } from "./blob_store.ts";
 
 /** What the engine needs of a File: a Blob with a name (a browser File fits). */
 export interface FileLike {
@@ -61,6 +62,11 @@ export interface FileSnapshot {
    * here, so no thumbnail; pause/resume/cancel are sent to its owner as socket commands).
    */
   readonly remote?: boolean;
+  /**
+   * Added: an unfinished upload listed after a reload (status `paused`). `ready`: its file
+   * was kept in the browser and resume() continues it; `file`: continueWith() the same file.
+   */
+  readonly waiting?: "ready" | "file" | null;
 }
 
 /**
@@ -182,6 +188,10 @@ export interface EngineOptions {
   maxSize?: number;
   http: HttpStack;
   store: KeyValueStore;
+  /** Keeps picked files for a reload (IndexedDB in a browser); none: the file is asked for. */
+  blobs?: BlobStore;
+  /** Files up to this size (bytes) go in `blobs`. Default 32 MiB. */
+  persistMaxSize?: number;
   /** Opens the session's Socket.IO connection; null disables sockets (polling only). */
   connectSocket:
     | ((

@@ -4,7 +4,7 @@
  */
 import type { ConnectionState, FileStatus, Rejection } from "../engine/types.ts";
 
-export type FileAction = "pause" | "resume" | "cancel" | "retry" | "remove";
+export type FileAction = "pause" | "resume" | "cancel" | "retry" | "remove" | "continue";
 
 export interface Strings {
   /** BCP 47 tag of the dictionary (the `lang` of the rendered view). */
@@ -26,6 +26,10 @@ export interface Strings {
   /** Accessible name of a per-file button: the verb and the file ("Pause photo.jpg"). */
   fileAction(verb: string, name: string): string;
   readonly status: Readonly<Record<FileStatus, string>>;
+  /** Status of an upload listed after a reload: kept here (`ready`), or its file is needed. */
+  readonly waiting: Readonly<Record<"ready" | "file", string>>;
+  /** The file picked to continue `name` is another one (name, size, date or first bytes). */
+  notSameFile(name: string): string;
   /** "retry 2/3" while an automatic retry runs. */
   retrying(attempt: number, max: number): string;
   /** Accessible name of a file's progress bar. */
