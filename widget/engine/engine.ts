@@ -543,6 +543,7 @@ export class UploadEngine {
   /** The network came back (online, page visible): waiting retries go now. */
   #wake = (): void => {
     for (const wake of this.#sleepers) wake(); // (a Set iterates safely while deleting)
+    this.#rt?.wake();
     // Out of budget while offline: the same failure is worth another round now (only a
     // failed file has canRetry, and it has its error).
     for (const e of this.#all()) if (e.canRetry && transient(e.error!.code)) this.retry(e.id);

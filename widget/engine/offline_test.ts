@@ -8,13 +8,13 @@ import { UploadEngine } from "./engine.ts";
 import { BASE, errorResponse, FakeClock, FakeServer, FakeSocket } from "./fakes.ts";
 import { MemoryKeyValueStore } from "./memory_store.ts";
 import { waitFor, within } from "./testing.ts";
-import type { HttpRequest } from "./types.ts";
+import type { EngineOptions, HttpRequest } from "./types.ts";
 
 const jpeg = (size: number, name = "a.jpg") =>
   new File([new Uint8Array(size)], name, { type: "image/jpeg", lastModified: 7 });
 
 /** An engine whose every socket attempt is refused (a network that lets no WebSocket through). */
-function blocked(fakeClock = true) {
+function blocked(fakeClock = true, extra: Partial<EngineOptions> = {}) {
   const clock = new FakeClock();
   const server = new FakeServer();
   const socket = new FakeSocket();
@@ -35,6 +35,7 @@ function blocked(fakeClock = true) {
     pollIntervalMs: 60_000,
     // The PATCHes here are held on purpose: no stall watchdog among the timers counted below.
     stallTimeoutMs: 0,
+    ...extra,
   });
   return { clock, server, socket, engine, [Symbol.dispose]: () => engine.destroy() };
 }
@@ -147,4 +148,33 @@ Deno.test("engine offline - polling redials the socket with backoff; once back, 
   engine.pause();
   assert.equal(socket.sent.at(-1)?.name, "upload-pause", "commands use the socket again");
   assert.equal(server.count("POST /api/sessions/"), 0);
+});
+
+Deno.test("engine offline - a wake-up (online, page visible) redials the socket at once while polling", async () => {
+  let wake = () => {};
+  using t = blocked(true, { wake: (listener) => ((wake = listener), () => {}) });
+  const { engine, server, socket, clock } = t;
+  engine.addFiles([jpeg(300)]);
+  server.hold = true;
+  const patch = requested(server, (r) => r.method === "PATCH");
+  await engine.start();
+  await patch;
+  assert.equal(engine.snapshot.connection, "polling");
+  // A few refused redials: the next one is now seconds away.
+  for (let i = 0; i < 4; i++) {
+    const dialled = socket.connects;
+    while (socket.connects === dialled) clock.advance(100);
+  }
+  const dialled = socket.connects;
+  const before = clock.now();
+  socket.refuse = false;
+  wake();
+  assert.equal(clock.now(), before, "no time passed");
+  assert.equal(socket.connects, dialled + 1, "redialled on the wake-up, not after the backoff");
+  assert.equal(engine.snapshot.connection, "connected");
+  for (let i = 0; i < 5; i++) await Promise.resolve();
+  const polls = server.count("GET /api/sessions/");
+  clock.advance(120_000);
+  await Promise.resolve();
+  assert.equal(server.count("GET /api/sessions/"), polls, "polling stopped");
 });

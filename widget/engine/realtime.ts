@@ -124,6 +124,16 @@ export class Realtime {
     return reply as Promise<CommandAck | undefined>;
   }
 
+  /**
+   * The network may be back (online, page visible): while polling, redial now rather than
+   * after the rest of a backoff that may be up to 30 s long.
+   */
+  wake(): void {
+    if (this.state !== "polling") return;
+    this.#o.clearTimeout(this.#redialTimer);
+    this.#redial();
+  }
+
   close(): void {
     this.#closed = true;
     this.#o.clearTimeout(this.#timer);

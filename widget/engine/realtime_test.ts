@@ -227,3 +227,23 @@ Deno.test("realtime - commands go to the fallback whenever the socket is not con
   rt.close();
   assert.deepEqual(clock.pending(), []);
 });
+
+Deno.test("realtime - wake() while polling redials now; otherwise it does nothing", () => {
+  const socket = new FakeSocket();
+  const { rt, clock } = setup(socket);
+  rt.wake();
+  assert.equal(socket.connects, 0, "connecting: socket.io is at it");
+  socket.connect();
+  rt.wake();
+  assert.equal(socket.connects, 1, "connected: nothing to do");
+  socket.drop("io server disconnect");
+  assert.equal(rt.state, "polling");
+  socket.refuse = true;
+  rt.wake();
+  assert.equal(socket.connects, 2, "polling: a redial at once");
+  assert.equal(clock.pending().filter((ms) => ms < 2000).length, 1, "one redial planned, not two");
+  socket.refuse = false;
+  rt.wake();
+  assert.equal(rt.state, "connected");
+  rt.close();
+});
