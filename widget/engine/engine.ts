@@ -758,6 +758,8 @@ export class UploadEngine {
     advance(e, 0, offset, this.#now());
     this.#entries.set(e.id, e);
     this.#changed();
+    // auto-start: the kept file needs no user step, as a pick would not; a big one waits.
+    if (file && this.#o.autoStart) this.#go(e);
   }
 
   #progress(e: Entry, sent: number, confirmed: number): void {

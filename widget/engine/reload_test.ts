@@ -215,3 +215,25 @@ Deno.test("reload - the same file picked in the drop zone takes the listed row's
   assert.equal(http.count("POST"), 0, "the same upload, no new one");
   assert.equal(http.patchBytes, bytes.length - 2 * CHUNK);
 });
+
+Deno.test("reload - with autoStart a kept file continues by itself; a big one still waits for the file", async () => {
+  await using ctx = await setup();
+  const small = fileBytes(3 * CHUNK + 5);
+  await crashMidway(ctx, pick(small));
+  const http = new TestHttp();
+  const second = ctx.engine(http, { autoStart: true });
+  const done = await waitFor(second, (s) => s.complete, "completed without Continue");
+  assert.equal(http.count("POST"), 0, "no new session, no new upload");
+  assert.equal(http.patchBytes, small.length - 2 * CHUNK);
+  assert.equal(await storedSha(ctx, done.files[0]!.uploadPath), await sha256(small));
+
+  const big = fileBytes(6 * CHUNK + 1);
+  await crashMidway(ctx, pick(big, "w.mp4"));
+  const third = new TestHttp();
+  const engine = ctx.engine(third, { autoStart: true });
+  await waitFor(engine, (s) => s.files.length === 1, "the upload listed");
+  await engine.start(); // resolves after the list was read and the queue ran
+  const f = engine.snapshot.files[0]!;
+  assert.deepEqual([f.name, f.status, f.waiting], ["w.mp4", "paused", "file"]);
+  assert.equal(third.count("PATCH"), 0, "nothing to send without the file");
+});
