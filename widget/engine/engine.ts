@@ -716,27 +716,39 @@ export class UploadEngine {
 
   /**
    * After a reload: the unfinished uploads of the session (the given one, else the newest
-   * listed), paused with the server's offset. One the server no longer has (completed,
-   * cancelled, expired session: a 4xx) is dropped from the list.
+   * listed), paused with the server's offset. The records of other sessions are not shown but
+   * checked alike (at the same time), so none outlives its upload: one the server no longer has
+   * (completed, cancelled, expired session: a 4xx) or has whole is dropped from the list.
    */
   async #restore(): Promise<void> {
-    for (const p of this.#pending.of(this.#session?.id)) {
-      let offset = 0;
-      try {
-        offset = await new TusClient(this.#o.http, p.token).head(p.uploadUrl, this.#life.signal);
-      } catch (error) {
-        if (error instanceof HttpError && error.status >= 400 && error.status < 500) {
-          this.#pending.drop(p.fileId);
-          continue;
-        } // else unknown for now: listed, the HEAD of Continue tells
-      }
+    const shown = this.#pending.of(this.#session?.id);
+    const others = this.#pending.all().filter((p) => !shown.some((q) => q.fileId === p.fileId));
+    const swept = Promise.all(others.map((p) => this.#check(p)));
+    for (const p of shown) {
+      const offset = await this.#check(p);
       if (this.#closed) return;
       const picked = this.#all().some((e) => e.stored?.fileId === p.fileId || e.sid === p.fileId);
-      if (offset >= p.size) this.#pending.drop(p.fileId); // completed meanwhile (another tab)
-      if (picked || offset >= p.size) continue;
+      if (offset === null || picked) continue;
       const blob = p.kept ? await this.#o.blobs?.get(p.fileId).catch(() => null) : null;
       this.#list(p, blob ? asFile(p, blob) : null, offset);
     }
+    await swept;
+  }
+
+  /** The server's offset of a recorded upload; null once dropped (gone, or complete). */
+  async #check(p: PendingUpload): Promise<number | null> {
+    let offset = 0;
+    try {
+      offset = await new TusClient(this.#o.http, p.token).head(p.uploadUrl, this.#life.signal);
+    } catch (error) {
+      // Anything else is unknown for now: kept, the next load (or Continue's HEAD) tells.
+      if (!(error instanceof HttpError && error.status >= 400 && error.status < 500)) return 0;
+      offset = Infinity;
+    }
+    if (offset < p.size) return offset;
+    this.#pending.drop(p.fileId); // gone, or completed meanwhile (another tab)
+    this.#resume.remove(fingerprint(p), p.sessionId);
+    return null;
   }
 
   #list(p: PendingUpload, file: FileLike | null, offset: number): void {

@@ -93,7 +93,7 @@ async function crashMidway(ctx: Ctx, file: File): Promise<string> {
   first.addFiles([file]);
   await first.start();
   await http.held();
-  await ctx.store.listed("the upload listed", (l) => l.length === 1);
+  await ctx.store.listed("the upload listed", (l) => l.some((p) => p.name === file.name));
   const sessionId = first.snapshot.sessionId!;
   first.destroy();
   await http.drain();
@@ -236,4 +236,53 @@ Deno.test("reload - with autoStart a kept file continues by itself; a big one st
   const f = engine.snapshot.files[0]!;
   assert.deepEqual([f.name, f.status, f.waiting], ["w.mp4", "paused", "file"]);
   assert.equal(third.count("PATCH"), 0, "nothing to send without the file");
+});
+
+Deno.test("reload - records of older sessions are checked too: gone (4xx) or complete, dropped", async () => {
+  await using ctx = await setup();
+  await crashMidway(ctx, pick(fileBytes(3 * CHUNK), "gone.mp4"));
+  await crashMidway(ctx, pick(fileBytes(3 * CHUNK + 1), "whole.mp4"));
+  await crashMidway(ctx, pick(fileBytes(3 * CHUNK + 2), "alive.mp4"));
+  const newest = await crashMidway(ctx, pick(fileBytes(3 * CHUNK + 3), "shown.mp4"));
+  // The engine reuses the stored session: the first three are made records of an older one.
+  const [key] = [...ctx.store.map.keys()].filter((k) => k.endsWith(PENDING));
+  const older = (p: PendingUpload) =>
+    p.name === "shown.mp4" ? p : { ...p, sessionId: "an-older-session", at: p.at - 86_400_000 };
+  ctx.store.set(key!, JSON.stringify(ctx.store.pending().map(older)));
+  for (const [k, v] of [...ctx.store.map]) { // and so are their resume entries
+    if (k.endsWith(PENDING) || k.includes("shown.mp4")) continue;
+    ctx.store.map.delete(k);
+    ctx.store.set(
+      k.replace(newest, "an-older-session"),
+      v.replace(newest, "an-older-session"),
+    );
+  }
+  const url = (name: string) => ctx.store.pending().find((p) => p.name === name)!.uploadUrl;
+  const [gone, whole] = [url("gone.mp4"), url("whole.mp4")];
+  assert.equal(ctx.blobs.map.size, 4);
+  const http = new TestHttp();
+  // The server no longer has one (its session expired), and has another whole (another tab).
+  const server: HttpStack = {
+    send: (r) =>
+      r.method === "HEAD" && r.url === gone
+        ? Promise.resolve(
+          response(404, {}, { error: { code: "SESSION_NOT_FOUND", message: "gone" } }),
+        )
+        : r.method === "HEAD" && r.url === whole
+        ? Promise.resolve(response(200, { "Upload-Offset": String(3 * CHUNK + 1) }))
+        : http.send(r),
+  };
+  const engine = ctx.engine(server);
+  await engine.start(); // resolves after the list was read
+  assert.deepEqual(engine.snapshot.files.map((f) => f.name), ["shown.mp4"]);
+  assert.equal(engine.snapshot.sessionId, newest);
+  assert.deepEqual(ctx.store.pending().map((p) => p.name).sort(), ["alive.mp4", "shown.mp4"]);
+  assert.equal(ctx.blobs.map.size, 2, "the dropped records' kept files deleted");
+  const keys = [...ctx.store.map.keys()];
+  assert.ok(keys.some((k) => k.includes("an-older-session|alive.mp4")), keys.join());
+  assert.deepEqual(
+    keys.filter((k) => /gone\.mp4|whole\.mp4/.test(k)),
+    [],
+    "their resume entries removed",
+  );
 });

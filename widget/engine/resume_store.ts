@@ -17,7 +17,7 @@ export interface ResumeEntry {
 export const PREFIX = "h5-uploader:";
 
 /** Same name, size, date and type: the same file picked again. */
-export function fingerprint(file: FileLike): string {
+export function fingerprint(file: Omit<FileLike, "slice">): string {
   return `${file.name}-${file.size}-${file.lastModified}-${file.type}`;
 }
 
