@@ -722,7 +722,7 @@ export class UploadEngine {
    */
   async #restore(): Promise<void> {
     const shown = this.#pending.of(this.#session?.id);
-    const others = this.#pending.all().filter((p) => !shown.some((q) => q.fileId === p.fileId));
+    const others = this.#pending.all().filter((p) => p.sessionId !== shown[0]?.sessionId);
     const swept = Promise.all(others.map((p) => this.#check(p)));
     for (const p of shown) {
       const offset = await this.#check(p);

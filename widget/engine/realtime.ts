@@ -129,7 +129,7 @@ export class Realtime {
    * after the rest of a backoff that may be up to 30 s long.
    */
   wake(): void {
-    if (this.state !== "polling") return;
+    // (Only polling has a redial planned, and #redial does nothing in the other states.)
     this.#o.clearTimeout(this.#redialTimer);
     this.#redial();
   }
