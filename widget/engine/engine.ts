@@ -737,14 +737,11 @@ export class UploadEngine {
 
   /** The server's offset of a recorded upload; null once dropped (gone, or complete). */
   async #check(p: PendingUpload): Promise<number | null> {
-    let offset = 0;
-    try {
-      offset = await new TusClient(this.#o.http, p.token).head(p.uploadUrl, this.#life.signal);
-    } catch (error) {
-      // Anything else is unknown for now: kept, the next load (or Continue's HEAD) tells.
-      if (!(error instanceof HttpError && error.status >= 400 && error.status < 500)) return 0;
-      offset = Infinity;
-    }
+    const offset = await new TusClient(this.#o.http, p.token).head(p.uploadUrl, this.#life.signal)
+      // A 4xx: gone. Anything else is unknown for now: kept, the next load (or Continue) tells.
+      .catch((error) =>
+        error instanceof HttpError && (error.status / 100 >> 0) === 4 ? Infinity : 0
+      );
     if (offset < p.size) return offset;
     this.#pending.drop(p.fileId); // gone, or completed meanwhile (another tab)
     this.#resume.remove(fingerprint(p), p.sessionId);
