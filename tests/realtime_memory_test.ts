@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { spawnServer } from "./support/child.ts";
 import { within } from "./support/deadline.ts";
 import { createSession } from "./support/http.ts";
-import { scoped } from "./support/scope.ts";
+import { type Scope, scoped } from "./support/scope.ts";
 import { freePort } from "./support/server.ts";
 
 const MB = 1_000_000;
@@ -53,6 +53,19 @@ async function loggedIn(url: string): Promise<{ ws: WebSocket; sessionId: string
   return { ws, sessionId: session.sessionId };
 }
 
+/** A server in a child process, warmed by one login and logout, and its memory then. */
+async function warmServer(scope: Scope) {
+  const dataDir = await Deno.makeTempDir({ prefix: "h5-mem-" });
+  scope.defer("remove the data folder", () => Deno.remove(dataDir, { recursive: true }));
+  const server = await spawnServer(scope, dataDir, freePort());
+  // Warm: the first login loads code that is not what these tests measure.
+  const warm = await loggedIn(server.url);
+  const warmClosed = closeOf(warm.ws);
+  warm.ws.close();
+  await warmClosed;
+  return { server, before: memoryOf(server.pid) };
+}
+
 async function healthy(url: string): Promise<void> {
   const res = await fetch(`${url}/healthz`);
   await res.body?.cancel();
@@ -64,15 +77,7 @@ Deno.test({
   ignore: !onLinux,
   fn: () =>
     scoped(async (scope) => {
-      const dataDir = await Deno.makeTempDir({ prefix: "h5-mem-" });
-      scope.defer("remove the data folder", () => Deno.remove(dataDir, { recursive: true }));
-      const server = await spawnServer(scope, dataDir, freePort());
-      // Warm: the first login loads code that is not what this test measures.
-      const warm = await loggedIn(server.url);
-      const warmClosed = closeOf(warm.ws);
-      warm.ws.close();
-      await warmClosed;
-      const before = memoryOf(server.pid);
+      const { server, before } = await warmServer(scope);
 
       const { ws, sessionId } = await loggedIn(server.url);
       const closed = closeOf(ws);
@@ -97,14 +102,7 @@ Deno.test({
   ignore: !onLinux,
   fn: () =>
     scoped(async (scope) => {
-      const dataDir = await Deno.makeTempDir({ prefix: "h5-mem-" });
-      scope.defer("remove the data folder", () => Deno.remove(dataDir, { recursive: true }));
-      const server = await spawnServer(scope, dataDir, freePort());
-      const warm = await loggedIn(server.url);
-      const warmClosed = closeOf(warm.ws);
-      warm.ws.close();
-      await warmClosed;
-      const before = memoryOf(server.pid);
+      const { server, before } = await warmServer(scope);
 
       const ws = await openSocket(server.url);
       const closed = closeOf(ws);
