@@ -1,7 +1,7 @@
-import { createClient } from "redis";
 import type { SessionRecord, StateStore, UploadRecord, WriteCondition } from "./store.ts";
 import { checkCondition, isExpirable, withoutVersion } from "./record_version.ts";
 import type { LuaScript, RedisCommander } from "./redis_script.ts";
+import { type RedisConnection, redisConnection } from "./redis_connection.ts";
 import {
   DELETE_SESSION,
   DELETE_UPLOAD,
@@ -36,30 +36,15 @@ export const DEFAULT_REDIS_PREFIX = "h5:";
  */
 export class RedisStateStore implements StateStore {
   readonly #client: RedisCommander;
-  readonly #ready: Promise<unknown>;
-  readonly #close: (() => Promise<void>) | null;
+  readonly #connection: RedisConnection;
   readonly #p: string;
 
   /** A connected client stays the caller's (close() leaves it open); a URL gets a client
    * of its own, which close() closes. */
   constructor(clientOrUrl: RedisCommander | string, options: RedisStateStoreOptions = {}) {
     this.#p = options.prefix ?? DEFAULT_REDIS_PREFIX;
-    if (typeof clientOrUrl === "string") {
-      const client = createClient({ url: clientOrUrl });
-      // Without a listener a connection error would be thrown from the emitter; the client
-      // reconnects by itself and the commands meanwhile reject.
-      client.on("error", (error) => console.error("redis state store:", error));
-      this.#client = client;
-      this.#ready = client.connect();
-      this.#close = async () => {
-        await this.#ready.catch(() => {});
-        if (client.isOpen) await client.close();
-      };
-    } else {
-      this.#client = clientOrUrl;
-      this.#ready = Promise.resolve();
-      this.#close = null;
-    }
+    this.#connection = redisConnection(clientOrUrl, "redis state store");
+    this.#client = this.#connection.client;
   }
 
   async putSession(session: SessionRecord, condition?: WriteCondition): Promise<boolean> {
@@ -143,8 +128,8 @@ export class RedisStateStore implements StateStore {
     ]);
   }
 
-  async close(): Promise<void> {
-    await this.#close?.();
+  close(): Promise<void> {
+    return this.#connection.close();
   }
 
   get #activeKey(): string {
@@ -164,12 +149,12 @@ export class RedisStateStore implements StateStore {
   }
 
   async #write(script: LuaScript, keys: string[], args: string[]): Promise<boolean> {
-    await this.#ready;
+    await this.#connection.ready;
     return Number(await script.run(this.#client, keys, args)) === 1;
   }
 
   async #get<T>(key: string): Promise<T | null> {
-    await this.#ready;
+    await this.#connection.ready;
     const [data, version] = await this.#client.sendCommand(["HMGET", key, "d", "v"]) as [
       string | null,
       string | null,
@@ -178,7 +163,7 @@ export class RedisStateStore implements StateStore {
   }
 
   async #list<T>(index: string, min: string, max: string, kind: string): Promise<T[]> {
-    await this.#ready;
+    await this.#connection.ready;
     const flat = await LIST.run(this.#client, [index], [min, max, this.#key(kind, "")]) as string[];
     const records: T[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) records.push(parse<T>(flat[i]!, flat[i + 1]!));
