@@ -17,17 +17,33 @@ export function redisConnection(
   if (typeof clientOrUrl !== "string") {
     return { client: clientOrUrl, ready: Promise.resolve(), close: () => Promise.resolve() };
   }
-  const client = createClient({ url: clientOrUrl });
-  // Without a listener a connection error would be thrown from the emitter; the client
-  // reconnects by itself and the commands meanwhile reject.
-  client.on("error", (error) => console.error(`${what}:`, error));
-  const ready = client.connect();
+  // No offline queue: while the connection is down after it was up, a command rejects at
+  // once (the request fails, logged) instead of hanging until Redis is back.
+  const client = createClient({ url: clientOrUrl, disableOfflineQueue: true });
+  // Without a listener a connection error would be thrown from the emitter. The client
+  // retries by itself (every retry fails alike): one line per outage, none once closed (an
+  // attempt under way when the client is destroyed still reports its failure).
+  let connected = false;
+  let closed = false;
+  let reported = false;
+  client.on("error", (error) => {
+    if (closed || reported) return;
+    reported = true;
+    console.error(`${what}: connection lost, retrying:`, error);
+  });
+  client.on("ready", () => reported = false);
+  const ready = client.connect().then(() => {
+    connected = true;
+  });
+  ready.catch(() => {}); // awaited by every command; a failure is theirs to report
   return {
     client,
     ready,
     close: async () => {
-      await ready.catch(() => {});
-      if (client.isOpen) await client.close();
+      closed = true;
+      // Still trying to (re)connect: drop the attempt, as closing would wait for it.
+      if (connected && client.isReady) await client.close();
+      else if (client.isOpen) client.destroy();
     },
   };
 }

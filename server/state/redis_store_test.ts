@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { createClient } from "redis";
+import { within } from "../../tests/support/deadline.ts";
 import { findRedis, startRedis } from "../../tests/support/services.ts";
 import { type Scope, scoped } from "../../tests/support/scope.ts";
 import { RedisStateStore } from "./redis_store.ts";
@@ -11,6 +12,8 @@ async function redisFor(scope: Scope) {
   if ("missing" in found) throw new Error(found.missing);
   const redis = await startRedis(scope, found.redis);
   const client = createClient({ url: redis.url });
+  // A test that kills Redis makes this client report it: not an uncaught error.
+  client.on("error", () => {});
   await client.connect();
   scope.defer("close the test's redis client", () => client.close());
   return { redis, client };
@@ -99,4 +102,30 @@ Deno.test("RedisStateStore - keys live under the prefix, indexes follow the writ
     await store.deleteSession("s1");
     // Redis drops an emptied sorted set: nothing is left behind.
     assert.deepEqual(await client.keys("*"), []);
+  }));
+
+Deno.test("RedisStateStore - with Redis gone, commands reject at once and close still ends", () =>
+  scoped(async (scope) => {
+    const { redis } = await redisFor(scope);
+    const errors: unknown[] = [];
+    const logged = new Promise<void>((resolve) => {
+      const original = console.error;
+      scope.defer("restore console.error", () => console.error = original);
+      console.error = (...args: unknown[]) => {
+        errors.push(args);
+        resolve();
+      };
+    });
+    const store = new RedisStateStore(redis.url);
+    scope.defer("close the store", () => within(store.close(), "the store to close"));
+    await store.putUpload(upload({ id: "u1" }));
+    redis.kill();
+    await within(logged, "the lost connection to be logged");
+    // The request that needed the state fails (a logged 500) rather than hanging.
+    await within(assert.rejects(store.getUpload("u1")), "getUpload to reject");
+    await within(
+      assert.rejects(store.putUpload(upload({ id: "u1" }), { ifVersion: 1 })),
+      "putUpload to reject",
+    );
+    assert.ok(errors.length > 0);
   }));
