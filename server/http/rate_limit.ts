@@ -41,7 +41,9 @@ export class TokenBucket {
 
   #refill(): void {
     const now = this.#now();
-    const elapsed = Math.max(0, now - this.#at);
+    // A clock stepped back must not refill twice the same span when it comes forward again.
+    if (now <= this.#at) return;
+    const elapsed = now - this.#at;
     this.#at = now;
     this.#tokens = Math.min(
       this.#capacity,

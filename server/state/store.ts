@@ -16,6 +16,8 @@ export interface SessionRecord {
   /** Ids announced by `upload-start` before their tus creation (counted toward limits). */
   announcedFileIds: string[];
   endedAt: number | null;
+  /** Set by the store on every read (see `StateStore`); ignored on write. */
+  version?: number;
 }
 
 export type ConcatKind = "none" | "partial" | "final";
@@ -53,6 +55,18 @@ export interface UploadRecord {
   error: ErrorPayload | null;
   /** Magic-number check done on the first bytes. */
   typeChecked: boolean;
+  /** Set by the store on every read (see `StateStore`); ignored on write. */
+  version?: number;
+}
+
+/**
+ * Makes a write conditional on the stored version: it happens only when the record's version
+ * is still `ifVersion` (0: only when there is no record), so a writer whose lock lapsed
+ * cannot overwrite what another node wrote since its read (issue #9: a pause lost to a stale
+ * checkpoint). A conditional write that happens leaves the version at exactly `ifVersion + 1`.
+ */
+export interface WriteCondition {
+  ifVersion?: number;
 }
 
 /**
@@ -60,22 +74,30 @@ export interface UploadRecord {
  * SQLite store commits synchronously to its WAL). After an OS crash a store may come back
  * with an older offset, never a newer one: bytes are synced before their offset is committed.
  */
+/**
+ * Versions: the store keeps a counter per record, starting at 1 when it is created and bumped
+ * by every write; every read returns it as `version`. A write's `version` field is ignored:
+ * only `WriteCondition.ifVersion` makes it conditional. Writes and deletes resolve to true
+ * when they happened (always, when unconditional) and to false when the condition failed.
+ */
 export interface StateStore {
-  putSession(session: SessionRecord): Promise<void>;
+  putSession(session: SessionRecord, condition?: WriteCondition): Promise<boolean>;
   getSession(id: string): Promise<SessionRecord | null>;
   /** Sessions with status "active" whose expiresAt <= now. */
   listExpiredSessions(now: number): Promise<SessionRecord[]>;
-  deleteSession(id: string): Promise<void>;
+  /** With `ifVersion` 0: true when there was nothing to delete. */
+  deleteSession(id: string, condition?: WriteCondition): Promise<boolean>;
   /** Sessions no longer active (completed, cancelled, expired) whose expiresAt <= before. */
   listEndedSessions(before: number): Promise<SessionRecord[]>;
 
-  putUpload(upload: UploadRecord): Promise<void>;
+  putUpload(upload: UploadRecord, condition?: WriteCondition): Promise<boolean>;
   getUpload(id: string): Promise<UploadRecord | null>;
   /** A session's uploads, oldest first. */
   listUploads(sessionId: string): Promise<UploadRecord[]>;
   /** Uploads not completed (or finished partials no final joined) whose expiresAt <= now. */
   listExpiredUploads(now: number): Promise<UploadRecord[]>;
-  deleteUpload(id: string): Promise<void>;
+  /** With `ifVersion` 0: true when there was nothing to delete. */
+  deleteUpload(id: string, condition?: WriteCondition): Promise<boolean>;
 
   close(): Promise<void>;
 }

@@ -1,31 +1,52 @@
 import assert from "node:assert/strict";
 import type { SessionRecord, StateStore, UploadRecord } from "./store.ts";
+import { versionCases } from "./store_contract_versions.ts";
+
+export type MakeStore = () => Promise<StateStore> | StateStore;
+type Case = { condition: string; fn: (store: StateStore) => Promise<void> };
 
 /** Registers the behaviour every StateStore must share; each case gets a fresh store. */
-export function runStateStoreContract(
-  name: string,
-  make: () => Promise<StateStore> | StateStore,
-): void {
-  const test = (condition: string, fn: (store: StateStore) => Promise<void>) =>
-    Deno.test(`StateStore ${name} - ${condition}`, async () => {
-      const store = await make();
-      try {
-        await fn(store);
-      } finally {
-        await store.close();
-      }
-    });
+export function runStateStoreContract(name: string, make: MakeStore): void {
+  for (const { condition, fn } of contractCases()) {
+    Deno.test(`StateStore ${name} - ${condition}`, () => runCase(make, fn));
+  }
+}
+
+/** The same contract as steps of one test, for a store whose backend the test starts once
+ * (a redis-server) and stops at its end. */
+export async function runStateStoreContractSteps(
+  t: Deno.TestContext,
+  make: MakeStore,
+): Promise<void> {
+  for (const { condition, fn } of contractCases()) {
+    await t.step(condition, () => runCase(make, fn));
+  }
+}
+
+async function runCase(make: MakeStore, fn: Case["fn"]): Promise<void> {
+  const store = await make();
+  try {
+    await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+function contractCases(): Case[] {
+  const cases: Case[] = [];
+  const test = (condition: string, fn: Case["fn"]) => cases.push({ condition, fn });
+  versionCases(test);
 
   test("session put/get roundtrip", async (store) => {
     const record = session({ id: "s1" });
     await store.putSession(record);
-    assert.deepEqual(await store.getSession("s1"), record);
+    assert.deepEqual(await store.getSession("s1"), stored(record));
   });
 
   test("upload put/get roundtrip", async (store) => {
     const record = upload({ id: "u1" });
     await store.putUpload(record);
-    assert.deepEqual(await store.getUpload("u1"), record);
+    assert.deepEqual(await store.getUpload("u1"), stored(record));
   });
 
   test("get of a missing id is null", async (store) => {
@@ -37,15 +58,15 @@ export function runStateStoreContract(
     await store.putSession(session({ id: "s1" }));
     const ended = session({ id: "s1", status: "completed", endedAt: 5_000 });
     await store.putSession(ended);
-    assert.deepEqual(await store.getSession("s1"), ended);
+    assert.deepEqual(await store.getSession("s1"), stored(ended, 2));
 
     await store.putUpload(upload({ id: "u1" }));
     const moved = upload({ id: "u1", sessionId: "s2", offset: 512, status: "uploading" });
     await store.putUpload(moved);
-    assert.deepEqual(await store.getUpload("u1"), moved);
+    assert.deepEqual(await store.getUpload("u1"), stored(moved, 2));
     // The indexed copy of session_id must follow the update too.
     assert.deepEqual(await store.listUploads("s1"), []);
-    assert.deepEqual(await store.listUploads("s2"), [moved]);
+    assert.deepEqual(await store.listUploads("s2"), [stored(moved, 2)]);
   });
 
   test("listUploads filters by session and orders oldest first", async (store) => {
@@ -133,7 +154,10 @@ export function runStateStoreContract(
     got.announcedFileIds.push("after-get");
     const expired = await store.listExpiredSessions(Number.MAX_SAFE_INTEGER);
     expired[0]!.announcedFileIds.push("after-list");
-    assert.deepEqual(await store.getSession("s1"), session({ id: "s1", announcedFileIds: ["f1"] }));
+    assert.deepEqual(
+      await store.getSession("s1"),
+      stored(session({ id: "s1", announcedFileIds: ["f1"] })),
+    );
 
     const original = upload({
       id: "u1",
@@ -152,7 +176,7 @@ export function runStateStoreContract(
     fetched.offset = 999;
     const stale = await store.listExpiredUploads(Number.MAX_SAFE_INTEGER);
     stale[0]!.parts.length = 0;
-    assert.deepEqual(await store.getUpload("u1"), original);
+    assert.deepEqual(await store.getUpload("u1"), stored(original));
   });
 
   test("null, array and nested fields roundtrip exactly", async (store) => {
@@ -186,11 +210,17 @@ export function runStateStoreContract(
     for (const u of [withValues, withNulls]) await store.putUpload(u);
     for (const s of [sessionFull, sessionEmpty]) await store.putSession(s);
 
-    assert.deepEqual(await store.getUpload("full"), withValues);
-    assert.deepEqual(await store.getUpload("bare"), withNulls);
-    assert.deepEqual(await store.getSession("s1"), sessionFull);
-    assert.deepEqual(await store.getSession("s2"), sessionEmpty);
+    assert.deepEqual(await store.getUpload("full"), stored(withValues));
+    assert.deepEqual(await store.getUpload("bare"), stored(withNulls));
+    assert.deepEqual(await store.getSession("s1"), stored(sessionFull));
+    assert.deepEqual(await store.getSession("s2"), stored(sessionEmpty));
   });
+  return cases;
+}
+
+/** What a read returns for `record` stored at `version`. */
+export function stored<T extends object>(record: T, version = 1): T & { version: number } {
+  return { ...record, version };
 }
 
 export function session(overrides: Partial<SessionRecord> = {}): SessionRecord {
