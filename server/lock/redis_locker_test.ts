@@ -64,3 +64,23 @@ Deno.test("RedisLocker - a renewal that finds the key taken aborts lost with the
     assert.equal(await client.get("h5:lock:k"), "another-node:1", "release kept the other's key");
   });
 });
+
+Deno.test("RedisLocker - a waiter whose release message was lost gets the key by re-polling", async () => {
+  const found = await findRedis();
+  if ("missing" in found) throw new Error(found.missing);
+  await scoped(async (scope) => {
+    const redis = await startRedis(scope, found.redis);
+    const { client, subscriber } = await redisClients(scope, redis.url);
+    // A long lease, so only the re-poll (not the holder's expiry) can end the wait in time.
+    const locker = await RedisLocker.start({ client, subscriber, leaseMs: 60_000, pollMs: 50 });
+    scope.defer("close the locker", () => locker.close());
+    const held = await locker.acquire("k");
+    const waiting = locker.acquire("k", { timeoutMs: 10_000 });
+    // The key freed without the release script's message, as when pub/sub dropped it.
+    await client.del("h5:lock:k");
+    const lock = await within(waiting, "the waiter's re-poll", 5000);
+    assert.ok(lock.fence > held.fence);
+    await lock.release();
+    await held.release();
+  });
+});
