@@ -1,4 +1,19 @@
-import { MemoryLocker } from "./memory_locker.ts";
-import { runLockerContract } from "./locker_contract.ts";
+import { MemoryLockBackend, MemoryLocker } from "./memory_locker.ts";
+import { CONTRACT_LEASE_MS, runLockerContract } from "./locker_contract.ts";
 
-runLockerContract("MemoryLocker", () => new MemoryLocker());
+runLockerContract("MemoryLocker", () => {
+  const backend = new MemoryLockBackend();
+  const lockers: MemoryLocker[] = [];
+  return Promise.resolve({
+    locker: () => {
+      const locker = new MemoryLocker({ backend, leaseMs: CONTRACT_LEASE_MS });
+      lockers.push(locker);
+      return Promise.resolve(locker);
+    },
+    crash: (locker) => {
+      (locker as MemoryLocker).crash();
+      return Promise.resolve();
+    },
+    close: () => Promise.resolve(),
+  });
+});

@@ -1,6 +1,6 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { Server } from "socket.io";
+import { Server, type ServerOptions } from "socket.io";
 import type { ClientToServerEvents, ServerToClientEvents } from "../../protocol/events.ts";
 import type { RoomEventSource, SessionCommands } from "../upload/commands.ts";
 import { bridgeRoomEvents } from "./bridge.ts";
@@ -23,6 +23,12 @@ export interface RealtimeOptions {
   limits?: Partial<SocketLimits>;
   /** The address per-address limits count under; default the TCP peer. */
   clientKey?: ClientKeyOf;
+  /**
+   * Socket.IO's adapter, e.g. `createAdapter(pub, sub)` of `@socket.io/redis-adapter`, so
+   * that a room emit reaches the room's sockets on every node. Default: in-process rooms.
+   * The caller owns (and closes, after close()) the adapter's Redis clients.
+   */
+  adapter?: ServerOptions["adapter"];
 }
 
 export interface Realtime {
@@ -55,6 +61,7 @@ export async function startRealtime(options: RealtimeOptions): Promise<Realtime>
     // Loopback hop: compressing here only costs CPU; the public side may compress.
     httpCompression: false,
     perMessageDeflate: false,
+    ...(options.adapter ? { adapter: options.adapter } : {}),
     // No `cors` option on purpose: the hop answers preflights and sets the CORS headers
     // from the same isOriginAllowed, and strips any the internal server would add.
   });

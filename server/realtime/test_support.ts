@@ -14,7 +14,7 @@ import { AppError } from "../errors.ts";
 import type { SessionCommands } from "../upload/commands.ts";
 import { EventBus } from "../upload/event_bus.ts";
 import type { RateLimit } from "../http/rate_limit.ts";
-import { type Realtime, startRealtime } from "./socket_server.ts";
+import { type Realtime, type RealtimeOptions, startRealtime } from "./socket_server.ts";
 import type { SocketLimits } from "./socket_limits.ts";
 
 export type Client = ClientSocket<ServerToClientEvents, ClientToServerEvents>;
@@ -83,6 +83,7 @@ export interface HarnessOptions {
   now?: () => number;
   rateLimit?: RateLimit;
   limits?: Partial<SocketLimits>;
+  adapter?: RealtimeOptions["adapter"];
 }
 
 export interface ConnectOptions {
@@ -108,6 +109,7 @@ export class Harness implements AsyncDisposable {
       now: options.now,
       rateLimit: options.rateLimit,
       limits: options.limits,
+      adapter: options.adapter,
     });
     h.server = Deno.serve(
       { port: 0, hostname: "127.0.0.1", onListen: () => {} },
