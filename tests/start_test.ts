@@ -3,32 +3,30 @@
  * like a bad configuration does, not with a stack trace.
  */
 import assert from "node:assert/strict";
+import { startManaged } from "../tools/services/process.ts";
 import { taskArgs } from "./support/child.ts";
 import { within } from "./support/deadline.ts";
 import { type Scope, scoped } from "./support/scope.ts";
 
 const REPO = new URL("../", import.meta.url).pathname;
 
-/** Runs `deno task serve` over a fresh data folder with `env`; its exit code and output. */
+/**
+ * Runs `deno task serve` over a fresh data folder with `env`; its exit code and output. A
+ * start that does not stop is reaped by the scope (SIGTERM, passed on by the launcher).
+ */
 async function serve(
   scope: Scope,
   env: Record<string, string>,
 ): Promise<{ code: number; text: string }> {
   const dataDir = await Deno.makeTempDir({ prefix: "h5-start-" });
   scope.defer("remove the data folder", () => Deno.remove(dataDir, { recursive: true }));
-  const out = await within(
-    new Deno.Command(Deno.execPath(), {
-      args: await taskArgs("serve"),
-      cwd: REPO,
-      env: { H5_DATA_DIR: dataDir, HOST: "127.0.0.1", NO_COLOR: "1", ...env },
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output(),
-    "the serve task to give up",
-  );
-  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-  return { code: out.code, text };
+  const server = await startManaged(scope, "deno task serve", Deno.execPath(), {
+    args: await taskArgs("serve"),
+    cwd: REPO,
+    env: { H5_DATA_DIR: dataDir, HOST: "127.0.0.1", NO_COLOR: "1", ...env },
+  });
+  const status = await within(server.status, "the serve task to give up");
+  return { code: status.code, text: server.output() };
 }
 
 Deno.test("start: H5_REDIS_URL without H5_SECRET stops the start in one line naming H5_SECRET", () =>
