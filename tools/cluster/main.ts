@@ -40,6 +40,13 @@ async function start(): Promise<string> {
   const nginx = await findNginx();
   if ("missing" in nginx) throw new Error(nginx.missing);
   const { dir } = options;
+  // nginx is ready when its port accepts: a port someone else holds would look ready.
+  try {
+    Deno.listen({ hostname: "127.0.0.1", port: options.port }).close();
+  } catch (error) {
+    if (!(error instanceof Deno.errors.AddrInUse)) throw error;
+    throw new Error(`H5_CLUSTER_PORT=${options.port} is already in use on 127.0.0.1`);
+  }
   const logs = `${dir}/logs`;
   for (const sub of ["redis", "s3", "logs"]) await Deno.mkdir(`${dir}/${sub}`, { recursive: true });
   const secret = await sharedSecret(dir);
@@ -100,11 +107,13 @@ async function start(): Promise<string> {
   }));
   part("nginx", balancer.url, String(balancer.pid), `config ${runtime}/nginx.conf`);
 
-  // A part that dies on its own is said at once; the others keep running until Ctrl-C.
+  // A part that dies on its own leaves no working cluster: say which, and stop the rest.
   const parts = [["redis-server", store], ["s3rver", s3], ["nginx", balancer]] as const;
   for (const [name, managed] of [...parts, ...nodes.map((n) => [n.name, n] as const)]) {
     managed.status.then((s) => {
-      if (!stopping) console.error(`${name} exited (code ${s.code}); its log is in ${logs}`);
+      if (stopping) return;
+      console.error(`${name} exited (code ${s.code}); its log is in ${logs}`);
+      stop.resolve(`${name} exited`);
     });
   }
   console.log(`cluster ready: ${publicUrl} (logs in ${logs}; Ctrl-C stops everything)`);
@@ -116,7 +125,8 @@ let started = false;
 try {
   await start();
   started = true;
-  await stop.promise;
+  const why = await stop.promise;
+  if (why !== "SIGINT" && why !== "SIGTERM") code = 1;
 } catch (error) {
   if (!(error instanceof Stopped)) {
     console.error(`Cannot start the cluster: ${error instanceof Error ? error.message : error}`);
