@@ -1,8 +1,14 @@
 import { CATEGORIES, type Category, SESSION_TIMEOUT_MS } from "../protocol/events.ts";
 import type { CategoryLimits } from "../protocol/session.ts";
 import { type Cidr, LOOPBACK, parseCidr } from "./http/ip.ts";
+import { CLUSTER_DEFAULTS, type ClusterConfig, loadClusterConfig } from "./config_cluster.ts";
+import { ConfigError } from "./config_error.ts";
 
-export interface Config {
+export { ConfigError };
+export type { RedisConfig, S3Config } from "./config_cluster.ts";
+
+/** ClusterConfig: `redis`, `s3` (null: embedded SQLite / local disk) and `nodeId`. */
+export interface Config extends ClusterConfig {
   port: number;
   host: string;
   dataDir: string;
@@ -67,14 +73,9 @@ export const DEFAULTS = {
   H5_PUBLIC_URL: "",
   H5_IDLE_TIMEOUT_MS: "60000",
   H5_MAX_CONNECTIONS_PER_IP: "64",
+  /** H5_REDIS_URL, H5_S3_* and H5_NODE_ID: the clustered mode (server/config_cluster.ts). */
+  ...CLUSTER_DEFAULTS,
 } as const;
-
-export class ConfigError extends Error {
-  constructor(variable: string, value: string, expected: string) {
-    super(`Invalid ${variable}="${value}": expected ${expected}`);
-    this.name = "ConfigError";
-  }
-}
 
 const UNITS: Record<string, number> = {
   "": 1,
@@ -242,5 +243,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       1,
       1_000_000,
     ),
+    ...loadClusterConfig(env, secret),
   };
 }

@@ -98,3 +98,91 @@ Deno.test("config - H5_MAX_SOCKETS_PER_IP: default 16, a positive integer", () =
     );
   }
 });
+
+Deno.test("config - the clustered mode is off by default; a node has a name", () => {
+  const config = loadConfig({});
+  assert.equal(config.redis, null);
+  assert.equal(config.s3, null);
+  assert.equal(config.nodeId, `${Deno.hostname()}-${Deno.pid}`);
+  assert.equal(loadConfig({ H5_NODE_ID: "node-b" }).nodeId, "node-b");
+});
+
+const SECRET = "0123456789abcdef0123";
+const S3 = {
+  H5_S3_BUCKET: "h5-uploads",
+  H5_S3_ACCESS_KEY_ID: "AKIA0000",
+  H5_S3_SECRET_ACCESS_KEY: "s3cr3t",
+};
+
+Deno.test("config - H5_REDIS_URL and H5_S3_* parse into typed fields", () => {
+  const redis = loadConfig({
+    H5_REDIS_URL: "rediss://u:p@cache.example:6380/2",
+    H5_SECRET: SECRET,
+  });
+  assert.deepEqual(redis.redis, { url: "rediss://u:p@cache.example:6380/2" });
+  const aws = loadConfig(S3);
+  assert.deepEqual(aws.s3, {
+    bucket: "h5-uploads",
+    endpoint: null,
+    region: "us-east-1",
+    accessKeyId: "AKIA0000",
+    secretAccessKey: "s3cr3t",
+    forcePathStyle: false,
+  });
+  const minio = loadConfig({
+    ...S3,
+    H5_S3_ENDPOINT: "http://127.0.0.1:9000/",
+    H5_S3_REGION: "auto",
+  });
+  assert.equal(minio.s3?.endpoint, "http://127.0.0.1:9000");
+  assert.equal(minio.s3?.region, "auto");
+  assert.equal(minio.s3?.forcePathStyle, true, "default true when an endpoint is set");
+  const virtual = loadConfig({
+    ...S3,
+    H5_S3_ENDPOINT: "https://s3.example",
+    H5_S3_FORCE_PATH_STYLE: "false",
+  });
+  assert.equal(virtual.s3?.forcePathStyle, false);
+});
+
+/** The ConfigError of `env`, which must be one line naming `variable`. */
+function refusal(env: Record<string, string>, variable: string): string {
+  try {
+    loadConfig(env);
+  } catch (e) {
+    assert.ok(e instanceof ConfigError, String(e));
+    assert.ok(e.message.includes(variable), `${e.message} does not name ${variable}`);
+    assert.ok(!e.message.includes("\n"), e.message);
+    return e.message;
+  }
+  assert.fail(`${JSON.stringify(env)} was accepted`);
+}
+
+Deno.test("config - H5_REDIS_URL needs H5_SECRET, a redis URL, and hides its password", () => {
+  const message = refusal({ H5_REDIS_URL: "redis://127.0.0.1:6379" }, "H5_SECRET");
+  assert.match(message, /^Missing H5_SECRET: required when H5_REDIS_URL is set/);
+  for (const url of ["http://127.0.0.1:6379", "redis://", "redis://h:6379/x", "6379"]) {
+    refusal({ H5_REDIS_URL: url, H5_SECRET: SECRET }, "H5_REDIS_URL");
+  }
+  const hidden = refusal(
+    { H5_REDIS_URL: "redis://user:hunter2@h:6379/x", H5_SECRET: SECRET },
+    "H5_REDIS_URL",
+  );
+  assert.ok(!hidden.includes("hunter2"), hidden);
+});
+
+Deno.test("config - an incomplete or bad S3 configuration names what is missing", () => {
+  assert.match(refusal({ H5_S3_BUCKET: "h5-uploads" }, "H5_S3_ACCESS_KEY_ID"), /^Missing/);
+  refusal({ H5_S3_BUCKET: "h5-uploads", H5_S3_ACCESS_KEY_ID: "k" }, "H5_S3_SECRET_ACCESS_KEY");
+  assert.match(
+    refusal({ H5_S3_ENDPOINT: "http://127.0.0.1:9000" }, "H5_S3_BUCKET"),
+    /H5_S3_ENDPOINT is set without a bucket/,
+  );
+  refusal({ H5_S3_ACCESS_KEY_ID: "k", H5_S3_SECRET_ACCESS_KEY: "s" }, "H5_S3_BUCKET");
+  refusal({ ...S3, H5_S3_BUCKET: "Upper_Case" }, "H5_S3_BUCKET");
+  refusal({ ...S3, H5_S3_ENDPOINT: "ftp://s3.example" }, "H5_S3_ENDPOINT");
+  refusal({ ...S3, H5_S3_ENDPOINT: "not a url" }, "H5_S3_ENDPOINT");
+  refusal({ ...S3, H5_S3_REGION: "US East" }, "H5_S3_REGION");
+  refusal({ ...S3, H5_S3_FORCE_PATH_STYLE: "sometimes" }, "H5_S3_FORCE_PATH_STYLE");
+  refusal({ H5_NODE_ID: "a node" }, "H5_NODE_ID");
+});

@@ -24,6 +24,8 @@ const child = new Deno.Command(Deno.execPath(), {
     "--allow-net",
     "--allow-env",
     "--allow-read",
+    // H5_NODE_ID's default is `<hostname>-<pid>`.
+    "--allow-sys=hostname",
     `--allow-write=${dataDir}`,
     main.pathname,
   ],

@@ -8,14 +8,12 @@ import type { Hono } from "hono";
 import { loadOrCreateSecret, TokenSigner } from "./auth/token.ts";
 import { type Config, ConfigError, loadConfig } from "./config.ts";
 import { prepareDataDir } from "./data_dir.ts";
+import { openEngines } from "./engines.ts";
 import { createApp } from "./app.ts";
 import { originPolicy } from "./http/origins.ts";
 import { type Edge, peerOf, ProxyPolicy } from "./http/client_address.ts";
 import { edgeServe } from "./http/serve.ts";
-import { MemoryLocker } from "./lock/memory_locker.ts";
 import { startRealtime } from "./realtime/socket_server.ts";
-import { SqliteStore } from "./state/sqlite_store.ts";
-import { LocalDiskStorage } from "./storage/local_disk.ts";
 import { EventBus } from "./upload/event_bus.ts";
 import { UploadService } from "./upload/service.ts";
 import { widgetRoutes } from "./routes/widget.ts";
@@ -43,17 +41,14 @@ export async function startServer(
   config: Config,
   options: StartOptions = {},
 ): Promise<RunningServer> {
-  await Deno.mkdir(`${config.dataDir}/uploads`, { recursive: true });
+  const engines = await openEngines(config);
   const secret = await loadOrCreateSecret(config.dataDir, config.secret);
-  const store = new SqliteStore(`${config.dataDir}/state.db`);
-  const storage = new LocalDiskStorage(`${config.dataDir}/uploads`, {
-    idleTimeoutMs: config.idleTimeoutMs,
-  });
+  const { store, storage, locker } = engines;
   const bus = new EventBus();
   const service = new UploadService({
     store,
     storage,
-    locker: new MemoryLocker(),
+    locker,
     bus,
     tokens: new TokenSigner(secret),
     config,
@@ -118,7 +113,12 @@ export async function startServer(
     sweeping = sweeping.then(() => service.sweep()).catch((e) => console.error("Sweep failed:", e));
   }, options.sweepEveryMs ?? Math.min(60_000, Math.max(250, config.sessionTimeoutMs / 10)));
 
-  if (!options.quiet) console.log(`h5-uploader listening on ${url} (data in ${config.dataDir})`);
+  if (!options.quiet) {
+    console.log(`h5-uploader listening on ${url} (${engines.describe}, node ${config.nodeId})`);
+    if (engines.pending.length > 0) {
+      console.warn(`${engines.pending.join(", ")}: not wired yet, this node runs embedded`);
+    }
+  }
   return {
     url,
     port: addr.port,
@@ -130,7 +130,7 @@ export async function startServer(
       await realtime.close();
       await server.shutdown();
       await sweeping;
-      await store.close();
+      await engines.close();
     },
   };
 }

@@ -22,13 +22,7 @@ export interface SpawnOptions {
   reapSignal?: Deno.Signal;
 }
 
-/** The `deno ...` command of a deno.json task's last step, as arguments after `deno`. */
-export async function taskArgs(task: string): Promise<string[]> {
-  const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", REPO)));
-  const line = String(config.tasks[task]).split("&&").at(-1)!.trim().split(/\s+/);
-  if (line[0] !== "deno") throw new Error(`task ${task} does not end with a deno command`);
-  return line.slice(1);
-}
+export { taskArgs } from "../../tools/services/task.ts";
 
 /**
  * Starts the server on `port` over `dataDir` and resolves once it printed its

@@ -1,29 +1,10 @@
 /**
- * Cleanup that keeps the test's own failure visible. `await using` reports a failing
- * cleanup as a SuppressedError whose message hides the test's error; here a cleanup that
- * fails after the test failed is logged, and the test's error is what the runner shows.
+ * Cleanup that keeps the test's own failure visible (the Scope itself lives in
+ * tools/services/scope.ts, shared with `deno task cluster`).
  */
-export class Scope {
-  #cleanups: { what: string; run: () => unknown }[] = [];
+import { Scope } from "../../tools/services/scope.ts";
 
-  /** Runs `run` at the end, in reverse order of registration. */
-  defer(what: string, run: () => unknown): void {
-    this.#cleanups.push({ what, run });
-  }
-
-  /** Runs every cleanup; returns the failures. */
-  async close(): Promise<{ what: string; error: unknown }[]> {
-    const failures: { what: string; error: unknown }[] = [];
-    for (const { what, run } of this.#cleanups.splice(0).reverse()) {
-      try {
-        await run();
-      } catch (error) {
-        failures.push({ what, error });
-      }
-    }
-    return failures;
-  }
-}
+export { Scope };
 
 /** Runs `test` with a scope; cleans up whatever happened, and reports the first problem. */
 export async function scoped(test: (scope: Scope) => Promise<void>): Promise<void> {

@@ -74,9 +74,4 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
 }
 
 /** A port that was free a moment ago (for a child process that must be told its port). */
-export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
+export { freePort } from "../../tools/services/ports.ts";

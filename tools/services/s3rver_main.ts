@@ -9,4 +9,7 @@ if (!directory || !port) throw new Error("usage: s3rver_main.ts <dir> <port>");
 const server = new S3rver({ address: "127.0.0.1", port: Number(port), directory, silent: true });
 const { address, port: bound } = await server.run();
 console.log(`s3rver listening on ${address}:${bound}`);
-Deno.addSignalListener("SIGTERM", () => server.close().finally(() => Deno.exit(0)));
+// SIGINT too: Ctrl-C in a terminal reaches every process of `deno task cluster` at once.
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  Deno.addSignalListener(signal, () => server.close().finally(() => Deno.exit(0)));
+}
