@@ -447,6 +447,24 @@ function runStagingContract(test: Register): void {
     assert.deepEqual(await storage.listParts(), []);
   });
 
+  test("concat of parts across 5 MiB boundaries keeps every byte in order", async (storage) => {
+    const sizes = [6 * MiB + 1, 2 * MiB, 7 * MiB, 0, 5 * MiB, 3];
+    const parts = sizes.map((n) => randomBytes(n));
+    for (const [i, data] of parts.entries()) {
+      await storage.create(`p${i}`);
+      await storage.write(`p${i}`, chunked(data, 512 * 1024), options(0, data, true));
+    }
+    await storage.create("final", { key: KEY });
+    await storage.concat("final", parts.map((_, i) => `p${i}`));
+    const all = concat(...parts);
+    assert.equal(await storage.partSize("final"), all.length);
+    assert.deepEqual(await storage.readHead("final", 4100), all.subarray(0, 4100));
+    await storage.finalize("final", KEY);
+    assert.equal(await sha256(await collect((await storage.read(KEY)).body)), await sha256(all));
+    for (const i of parts.keys()) await storage.removePart(`p${i}`);
+    assert.deepEqual(await storage.listParts(), []);
+  });
+
   test(
     "a cut body keeps every reported byte, and another instance resumes from it",
     async (storage, reopen) => {
