@@ -50,6 +50,11 @@ export class S3Storage implements UploadStorage {
     this.#idleTimeoutMs = config.idleTimeoutMs;
   }
 
+  /** Closes the client's kept-alive connections (at shutdown). */
+  close(): void {
+    this.#place.client.destroy();
+  }
+
   /** Creates the bucket when it does not exist; call once at start. */
   async ensureBucket(): Promise<void> {
     await ensureBucket(this.#place.client, this.#place.bucket);
