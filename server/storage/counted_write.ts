@@ -5,6 +5,7 @@
 import { createHash } from "node:crypto";
 import type { WriteOptions, WriteResult, WriteStop } from "./storage.ts";
 import { BackgroundSync } from "./background_sync.ts";
+import type { HeadTap } from "./head_tap.ts";
 
 const DEFAULT_CHECKPOINT_MS = 250;
 
@@ -20,6 +21,7 @@ export async function countedWrite(
   body: ReadableStream<Uint8Array>,
   options: WriteOptions,
   idleTimeoutMs?: number,
+  head: HeadTap | null = null,
 ): Promise<WriteResult> {
   const start = options.offset;
   const hash = options.checksum === undefined ? null : createHash(options.checksum);
@@ -82,6 +84,11 @@ export async function countedWrite(
         buffer = spare;
         spare = next.value.buffer as ArrayBuffer;
       }
+      if (head && !(await head.feed(chunk))) {
+        stop = "rejected";
+        await reader.cancel("content type not allowed").catch(() => {});
+        break;
+      }
       if (chunk !== next.value) {
         stop = "limit";
         await reader.cancel("upload size limit reached").catch(() => {});
@@ -108,7 +115,7 @@ export async function countedWrite(
 }
 
 /** Calls `onIdle` once no `touch()` came for `ms`; one timer, re-armed only when it fires. */
-function idleWatch(ms: number, onIdle: () => void): { touch(): void; stop(): void } {
+export function idleWatch(ms: number, onIdle: () => void): { touch(): void; stop(): void } {
   let last = Date.now();
   let timer: ReturnType<typeof setTimeout>;
   const check = () => {

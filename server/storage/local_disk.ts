@@ -1,5 +1,6 @@
-import { dirname, isAbsolute, join, resolve, sep } from "node:path";
+import { dirname, join, resolve, sep } from "node:path";
 import {
+  type CreateOptions,
   isValidUploadId,
   type ReadResult,
   type UploadStorage,
@@ -7,6 +8,8 @@ import {
   type WriteResult,
 } from "./storage.ts";
 import { countedWrite } from "./counted_write.ts";
+import { HeadTap } from "./head_tap.ts";
+import { keyProblem, quote } from "./keys.ts";
 
 const PARTS_DIR = ".parts";
 /** Ranged reads never hold more than this much of a file in memory. */
@@ -28,8 +31,10 @@ export class LocalDiskStorage implements UploadStorage {
     this.#idleTimeoutMs = options.idleTimeoutMs;
   }
 
-  async create(id: string): Promise<void> {
+  /** `options.key` is checked but not needed: a rename to any key is as cheap. */
+  async create(id: string, options: CreateOptions = {}): Promise<void> {
     const path = this.#partPath(id, "create part");
+    if (options.key !== undefined) this.#filePath(options.key, "create part for");
     await Deno.mkdir(this.#partsDir, { recursive: true });
     const file = await Deno.open(path, { write: true, createNew: true });
     file.close();
@@ -56,8 +61,12 @@ export class LocalDiskStorage implements UploadStorage {
         );
       }
       await file.truncate(options.offset);
+      // Local bytes are cheap to read back; S3 gets its prefix from the tail it streams anyway.
+      const head = options.head && options.offset < options.head.bytes
+        ? HeadTap.start(options.head, options.offset, await this.readHead(id, options.offset))
+        : null;
       await file.seek(options.offset, Deno.SeekMode.Start);
-      return await countedWrite(file, syncer, body, options, this.#idleTimeoutMs);
+      return await countedWrite(file, syncer, body, options, this.#idleTimeoutMs, head);
     } catch (error) {
       // A body nobody reads would keep the client's request hanging.
       if (!body.locked) body.cancel(error).catch(() => {});
@@ -201,7 +210,7 @@ export class LocalDiskStorage implements UploadStorage {
   }
 
   #filePath(key: string, action: string): string {
-    const problem = keyProblem(key);
+    const problem = keyProblem(key, PARTS_DIR);
     if (problem !== null) {
       throw new Error(`Cannot ${action} ${quote(key)}: unsafe key (${problem})`);
     }
@@ -232,24 +241,6 @@ function checkWriteOptions(id: string, options: WriteOptions): void {
       }: offset ${offset} and maxBytes ${maxBytes} must be whole numbers >= 0`,
     );
   }
-}
-
-/** Why a key is not a plain relative path of safe segments, or null when it is. */
-function keyProblem(key: string): string | null {
-  if (key === "") return "empty";
-  if (key.includes("\0")) return "NUL byte";
-  if (key.includes("\\")) return "backslash";
-  if (key.startsWith("/") || isAbsolute(key)) return "absolute path";
-  const segments = key.split("/");
-  if (segments.some((segment) => segment === "")) return "empty segment";
-  if (segments.some((segment) => segment === "." || segment === "..")) return "dot segment";
-  // A finished file under .parts could be listed, overwritten or removed as a part.
-  if (segments[0] === PARTS_DIR) return "reserved folder";
-  return null;
-}
-
-function quote(value: string): string {
-  return JSON.stringify(value);
 }
 
 async function removeIfPresent(path: string): Promise<void> {

@@ -3,22 +3,31 @@ import { createHash } from "node:crypto";
 import type { ChecksumAlgorithm } from "../../protocol/tus.ts";
 import type { UploadStorage, WriteOptions, WriteResult } from "./storage.ts";
 
-type Made = { storage: UploadStorage; cleanup: () => Promise<void> };
+type Made = {
+  storage: UploadStorage;
+  cleanup: () => Promise<void>;
+  /** Another instance on the same backend (another node): must see every durable byte. */
+  reopen?: () => UploadStorage;
+};
 
 const KEY = "personal/2026/11/28/up1.jpg";
 const MiB = 1024 * 1024;
 
 /** Registers the behaviour every UploadStorage must share; each case gets a fresh storage. */
 export function runStorageContract(name: string, make: () => Promise<Made>): void {
-  const test = (condition: string, fn: (storage: UploadStorage) => Promise<void>) =>
+  const test = (
+    condition: string,
+    fn: (storage: UploadStorage, reopen: () => UploadStorage) => Promise<void>,
+  ) =>
     Deno.test(`UploadStorage ${name} - ${condition}`, async () => {
-      const { storage, cleanup } = await make();
+      const { storage, cleanup, reopen } = await make();
       try {
-        await fn(storage);
+        await fn(storage, reopen ?? (() => storage));
       } finally {
         await cleanup();
       }
     });
+  runStagingContract(test);
 
   /**
    * Both kinds of body: a byte stream with a declared length (a Deno.serve request body,
@@ -352,6 +361,183 @@ export function runStorageContract(name: string, make: () => Promise<Made>): voi
     }
     assert.deepEqual(await storage.listParts(), ["ok"]);
     assert.equal(await storage.partSize("ok"), 0);
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// staging: what a storage without rename, truncate or read-back (S3) must also honour
+
+type Register = (
+  condition: string,
+  fn: (storage: UploadStorage, reopen: () => UploadStorage) => Promise<void>,
+) => void;
+
+function runStagingContract(test: Register): void {
+  test("a key fixed at creation finalizes there, and another key still works", async (storage) => {
+    const data = randomBytes(6 * MiB + 5);
+    await storage.create("up1", { key: KEY });
+    await storage.write("up1", chunked(data, 256 * 1024), options(0, data, true));
+    await storage.finalize("up1", KEY);
+    assert.equal(await sha256(await collect((await storage.read(KEY)).body)), await sha256(data));
+    const other = "personal/2026/11/29/up2.png";
+    await storage.create("up2", { key: "personal/2026/11/29/up2.jpg" });
+    await storage.write("up2", chunked(data, 256 * 1024), options(0, data, true));
+    await storage.finalize("up2", other);
+    assert.equal(await sha256(await collect((await storage.read(other)).body)), await sha256(data));
+    assert.equal(await storage.stat("personal/2026/11/29/up2.jpg"), null);
+    assert.deepEqual(await storage.listParts(), []);
+    await assert.rejects(storage.create("up3", { key: "../escape.jpg" }), /unsafe key/);
+  });
+
+  test("the head check sees the part's first bytes as they pass, once", async (storage) => {
+    const data = randomBytes(10_000);
+    const seen: Uint8Array[] = [];
+    const head = (ok: boolean) => ({
+      bytes: 4100,
+      check: (bytes: Uint8Array) => (seen.push(bytes.slice()), ok),
+    });
+    await storage.create("up1");
+    // The head spans two writes: the second one completes it and checks it.
+    const first = await storage.write("up1", chunked(data.subarray(0, 1000), 300), {
+      ...options(0, data.subarray(0, 1000), true),
+      head: head(true),
+    });
+    assert.equal(first.stop, "end");
+    assert.equal(seen.length, 0, "not called before the head is complete");
+    const second = await storage.write("up1", chunked(data.subarray(1000), 700), {
+      ...options(1000, data.subarray(1000), true),
+      head: head(true),
+    });
+    assert.deepEqual(second, { offset: 10_000, bytes: 9000, stop: "end" });
+    assert.deepEqual(seen, [data.subarray(0, 4100)]);
+    // Past the head: no check at all.
+    const more = randomBytes(10);
+    await storage.write("up1", chunked(more, 10), { ...options(10_000, more), head: head(false) });
+    assert.equal(seen.length, 1);
+
+    await storage.create("bad");
+    const rejected = await storage.write("bad", chunked(data, 1024), {
+      ...options(0, data, true),
+      head: head(false),
+    });
+    assert.equal(rejected.stop, "rejected");
+    assert.ok(rejected.offset >= 4100 && rejected.offset < data.length, `${rejected.offset}`);
+    assert.equal(await storage.partSize("bad"), rejected.offset);
+  });
+
+  test("sizes around the 5 MiB part boundary round-trip by sha256", async (storage) => {
+    for (const size of [0, 1, 5 * MiB - 1, 5 * MiB, 5 * MiB + 1, 12 * MiB]) {
+      const data = randomBytes(size);
+      const id = `s${size}`;
+      const key = `personal/2026/11/28/${id}.bin`;
+      await storage.create(id, { key });
+      // Two calls, cut mid-part, as a resumed upload arrives.
+      const cut = Math.floor(size / 3);
+      const a = await storage.write(id, chunked(data.subarray(0, cut), 100_000), options(0, data));
+      assert.equal(a.offset, cut);
+      const rest = data.subarray(cut);
+      const b = await storage.write(id, chunked(rest, 100_000, true), options(cut, rest, true));
+      assert.deepEqual(b, { offset: size, bytes: size - cut, stop: "end" }, `size ${size}`);
+      assert.equal(await storage.partSize(id), size);
+      await storage.finalize(id, key);
+      assert.equal(await storage.stat(key), size);
+      const read = await collect((await storage.read(key)).body);
+      assert.equal(await sha256(read), await sha256(data), `size ${size}`);
+    }
+    assert.deepEqual(await storage.listParts(), []);
+  });
+
+  test("concat of parts across 5 MiB boundaries keeps every byte in order", async (storage) => {
+    const sizes = [6 * MiB + 1, 2 * MiB, 7 * MiB, 0, 5 * MiB, 3];
+    const parts = sizes.map((n) => randomBytes(n));
+    for (const [i, data] of parts.entries()) {
+      await storage.create(`p${i}`);
+      await storage.write(`p${i}`, chunked(data, 512 * 1024), options(0, data, true));
+    }
+    await storage.create("final", { key: KEY });
+    await storage.concat("final", parts.map((_, i) => `p${i}`));
+    const all = concat(...parts);
+    assert.equal(await storage.partSize("final"), all.length);
+    assert.deepEqual(await storage.readHead("final", 4100), all.subarray(0, 4100));
+    await storage.finalize("final", KEY);
+    assert.equal(await sha256(await collect((await storage.read(KEY)).body)), await sha256(all));
+    for (const i of parts.keys()) await storage.removePart(`p${i}`);
+    assert.deepEqual(await storage.listParts(), []);
+  });
+
+  test(
+    "a cut body keeps every reported byte, and another instance resumes from it",
+    async (storage, reopen) => {
+      const data = randomBytes(13 * MiB + 321);
+      const cutAt = 11 * MiB + 7;
+      const reported: number[] = [];
+      let at = 0;
+      const body = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (at >= cutAt) return controller.error(new Error("client gone"));
+          const n = Math.min(256 * 1024, cutAt - at);
+          controller.enqueue(data.slice(at, at + n));
+          at += n;
+        },
+      }, { highWaterMark: 0 });
+      await storage.create("up1", { key: KEY });
+      const result = await storage.write("up1", body, {
+        offset: 0,
+        maxBytes: data.length,
+        expectedBytes: data.length,
+        onCheckpoint: (offset) => void reported.push(offset),
+        checkpointIntervalMs: 1,
+      });
+      assert.equal(result.stop, "interrupted");
+      assert.ok(reported.length > 0, "at least one checkpoint");
+      assert.ok(reported.every((r) => r <= result.offset), reported.join(", "));
+      assert.ok(result.offset <= cutAt);
+      const other = reopen();
+      assert.equal(await other.partSize("up1"), result.offset);
+      // The state may have committed only the last checkpoint: the other node cuts back there.
+      const committed = reported.at(-1)!;
+      await other.truncate("up1", committed);
+      assert.equal(await other.partSize("up1"), committed);
+      const rest = data.subarray(committed);
+      const resumed = await other.write("up1", chunked(rest, 64 * 1024, true), {
+        ...options(committed, rest, true),
+      });
+      assert.deepEqual(resumed, { offset: data.length, bytes: rest.length, stop: "end" });
+      await other.finalize("up1", KEY);
+      assert.equal(await sha256(await collect((await storage.read(KEY)).body)), await sha256(data));
+    },
+  );
+
+  test("truncate reaches back to every offset the storage reported since the last write began", async (storage) => {
+    const data = randomBytes(14 * MiB + 11);
+    await storage.create("up1");
+    const first = await storage.write(
+      "up1",
+      chunked(data.subarray(0, 3 * MiB + 1), 100_000),
+      options(0, data.subarray(0, 3 * MiB + 1)),
+    );
+    const reported: number[] = [];
+    const second = data.subarray(first.offset, 13 * MiB);
+    const end = await storage.write("up1", chunked(second, 100_000, true), {
+      ...options(first.offset, second, true),
+      onCheckpoint: (offset) => void reported.push(offset),
+      checkpointIntervalMs: 1,
+    });
+    assert.equal(end.offset, 13 * MiB);
+    // Deepest first: each cut is from whatever the previous one left.
+    const targets = [...new Set([end.offset, ...reported, first.offset])].sort((a, b) => b - a);
+    for (const length of targets) {
+      await storage.truncate("up1", length);
+      assert.equal(await storage.partSize("up1"), length, `cut to ${length}`);
+    }
+    const rest = data.subarray(first.offset);
+    await storage.write("up1", chunked(rest, 77_777), options(first.offset, rest));
+    await storage.finalize("up1", KEY);
+    assert.equal(await sha256(await collect((await storage.read(KEY)).body)), await sha256(data));
+    await storage.create("up2");
+    await storage.write("up2", chunked(data, 1 << 20), options(0, data));
+    await storage.truncate("up2", 0);
+    assert.equal(await storage.partSize("up2"), 0);
   });
 }
 

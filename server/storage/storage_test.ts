@@ -8,6 +8,7 @@ runStorageContract("LocalDiskStorage", async () => {
   return {
     storage: new LocalDiskStorage(root),
     cleanup: () => Deno.remove(root, { recursive: true }),
+    reopen: () => new LocalDiskStorage(root),
   };
 });
 

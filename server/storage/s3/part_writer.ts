@@ -1,0 +1,236 @@
+/**
+ * Appends bytes to an unfinished upload in S3 with at most one part in memory: the stored
+ * tail is read back into the part buffer, new bytes fill it, each full buffer becomes the next
+ * part (then the manifest, then the caller's checkpoint), and `finish` stores what is left as
+ * the generation's tail object.
+ */
+import {
+  GetObjectCommand,
+  PutObjectCommand,
+  type S3Client,
+  UploadPartCommand,
+  UploadPartCopyCommand,
+} from "@aws-sdk/client-s3";
+import { MAX_HEAD_BYTES } from "../head_tap.ts";
+import {
+  durable,
+  headKey,
+  type Manifest,
+  PART_SIZE,
+  partsEnd,
+  saveManifest,
+  tailKey,
+} from "./manifest.ts";
+
+export interface S3Place {
+  client: S3Client;
+  bucket: string;
+}
+
+export class PartWriter {
+  readonly #place: S3Place;
+  readonly #id: string;
+  readonly #manifest: Manifest;
+  readonly #onPart: ((offset: number) => void | Promise<void>) | undefined;
+  #buffer = new Uint8Array(PART_SIZE);
+  #filled = 0;
+
+  private constructor(
+    place: S3Place,
+    id: string,
+    manifest: Manifest,
+    onPart?: (offset: number) => void | Promise<void>,
+  ) {
+    this.#place = place;
+    this.#id = id;
+    this.#manifest = manifest;
+    this.#onPart = onPart;
+  }
+
+  /** `onPart`: called (and awaited) with the durable offset after each part is stored. */
+  static async open(
+    place: S3Place,
+    id: string,
+    manifest: Manifest,
+    onPart?: (offset: number) => void | Promise<void>,
+  ): Promise<PartWriter> {
+    const writer = new PartWriter(place, id, manifest, onPart);
+    if (manifest.tail > 0) {
+      const gen = manifest.parts.length;
+      const body = await getRange(place, tailKey(id, gen), 0, manifest.tail);
+      for await (const chunk of body) writer.#take(chunk);
+      if (writer.#filled !== manifest.tail) {
+        throw new Error(`Cannot read the tail of part "${id}": ${writer.#filled} bytes`);
+      }
+    }
+    return writer;
+  }
+
+  /** Offset of the next byte (stored or in memory). */
+  get offset(): number {
+    return partsEnd(this.#manifest) + this.#filled;
+  }
+
+  get durable(): number {
+    return durable(this.#manifest);
+  }
+
+  /** The part's bytes in memory when they start at offset 0 (no part stored yet), else null. */
+  get prefix(): Uint8Array | null {
+    return this.#manifest.parts.length === 0 ? this.#buffer.subarray(0, this.#filled) : null;
+  }
+
+  get empty(): boolean {
+    return this.#filled === 0;
+  }
+
+  /** Bytes in memory past the last stored part. */
+  get buffered(): number {
+    return this.#filled;
+  }
+
+  async append(bytes: Uint8Array): Promise<void> {
+    let at = 0;
+    while (at < bytes.byteLength) {
+      at += this.#take(bytes.subarray(at));
+      if (this.#filled === PART_SIZE) await this.#storePart();
+    }
+  }
+
+  /**
+   * Makes `size` (>= PART_SIZE, or the last) bytes of object `key` from `start` the next part
+   * by a server-side copy. Only at a part boundary (`empty`).
+   */
+  async appendCopy(key: string, start: number, size: number): Promise<void> {
+    if (!this.empty) throw new Error("Cannot copy a part: bytes are waiting in the buffer");
+    const n = this.#manifest.parts.length + 1;
+    const { client, bucket } = this.#place;
+    const copied = await client.send(
+      new UploadPartCopyCommand({
+        Bucket: bucket,
+        Key: this.#manifest.key,
+        UploadId: this.#manifest.uploadId,
+        PartNumber: n,
+        CopySource: `${bucket}/${key.split("/").map(encodeURIComponent).join("/")}`,
+        CopySourceRange: `bytes=${start}-${start + size - 1}`,
+      }),
+    );
+    if (n === 1) {
+      const head = await getRange(this.#place, key, start, Math.min(size, MAX_HEAD_BYTES));
+      await this.#putHead(new Uint8Array(await new Response(head).arrayBuffer()));
+    }
+    await this.#recordPart(n, copied.CopyPartResult?.ETag, size);
+  }
+
+  /** Stores the bytes past the last part as this generation's tail object. */
+  async finish(): Promise<void> {
+    const manifest = this.#manifest;
+    if (this.#filled <= manifest.tail) return;
+    const gen = manifest.parts.length;
+    const { client, bucket } = this.#place;
+    await client.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: tailKey(this.#id, gen),
+        Body: this.#buffer.subarray(0, this.#filled),
+        ContentLength: this.#filled,
+      }),
+    );
+    manifest.tails[gen] = this.#filled;
+    manifest.tail = this.#filled;
+    await saveManifest(client, bucket, this.#id, manifest);
+  }
+
+  #take(bytes: Uint8Array): number {
+    const n = Math.min(bytes.byteLength, PART_SIZE - this.#filled);
+    this.#buffer.set(bytes.subarray(0, n), this.#filled);
+    this.#filled += n;
+    return n;
+  }
+
+  async #storePart(): Promise<void> {
+    const manifest = this.#manifest;
+    const n = manifest.parts.length + 1;
+    const { client, bucket } = this.#place;
+    const body = this.#buffer.subarray(0, this.#filled);
+    const stored = await client.send(
+      new UploadPartCommand({
+        Bucket: bucket,
+        Key: manifest.key,
+        UploadId: manifest.uploadId,
+        PartNumber: n,
+        Body: body,
+        ContentLength: body.byteLength,
+      }),
+    );
+    // The head is about to become unreadable (S3 serves no part of an open upload).
+    if (n === 1) await this.#putHead(body.subarray(0, MAX_HEAD_BYTES));
+    const size = this.#filled;
+    this.#filled = 0;
+    await this.#recordPart(n, stored.ETag, size);
+  }
+
+  async #putHead(head: Uint8Array): Promise<void> {
+    const { client, bucket } = this.#place;
+    await client.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: headKey(this.#id),
+        Body: head,
+        ContentLength: head.byteLength,
+      }),
+    );
+  }
+
+  async #recordPart(n: number, etag: string | undefined, size: number): Promise<void> {
+    if (!etag) throw new Error(`S3 returned no ETag for part ${n} of "${this.#id}"`);
+    const manifest = this.#manifest;
+    manifest.parts.push({ n, etag, size });
+    manifest.tail = 0;
+    const { client, bucket } = this.#place;
+    await saveManifest(client, bucket, this.#id, manifest);
+    await this.#onPart?.(durable(manifest));
+  }
+}
+
+/**
+ * Bytes [start, start + size) of an object, streamed, exactly `size` of them: s3rver 3.7
+ * answers `bytes=0-0` with the whole object, so the reply is cut to what was asked.
+ */
+export async function getRange(
+  place: S3Place,
+  key: string,
+  start: number,
+  size: number,
+): Promise<ReadableStream<Uint8Array>> {
+  if (size === 0) return new ReadableStream({ start: (c) => c.close() });
+  const got = await place.client.send(
+    new GetObjectCommand({
+      Bucket: place.bucket,
+      Key: key,
+      Range: `bytes=${start}-${start + size - 1}`,
+    }),
+  );
+  const source = (got.Body!.transformToWebStream() as ReadableStream<Uint8Array>).getReader();
+  let left = size;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { value, done } = await source.read();
+      if (done || !value) {
+        // Ending quietly would hand the caller fewer bytes than it counts on.
+        controller.error(new Error(`Cannot read ${JSON.stringify(key)}: ${left} bytes short`));
+        return;
+      }
+      const chunk = value.byteLength <= left ? value : value.subarray(0, left);
+      left -= chunk.byteLength;
+      controller.enqueue(chunk);
+      if (left === 0) {
+        controller.close();
+        await source.cancel().catch(() => {});
+      }
+    },
+    async cancel(reason) {
+      await source.cancel(reason).catch(() => {});
+    },
+  }, { highWaterMark: 0 });
+}

@@ -1,0 +1,175 @@
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
+import { Scope } from "../../../tests/support/scope.ts";
+import { startS3rver } from "../../../tests/support/services.ts";
+import { runStorageContract } from "../storage_contract.ts";
+import { makeS3Client, type S3StorageConfig } from "./config.ts";
+import { S3Storage } from "./s3_storage.ts";
+
+// One s3rver child for the file, a fresh bucket per case: starting a child per case would
+// cost a second each. Started outside any test, so no test's sanitizer counts it.
+const scope = new Scope();
+const s3rver = await startS3rver(scope);
+globalThis.addEventListener("unload", () => {
+  s3rver.kill();
+  try {
+    Deno.removeSync(s3rver.dir, { recursive: true });
+  } catch { /* best effort */ }
+});
+
+let buckets = 0;
+const MiB = 1024 * 1024;
+
+function configFor(bucket: string): S3StorageConfig {
+  return {
+    endpoint: s3rver.url,
+    bucket,
+    accessKeyId: "S3RVER",
+    secretAccessKey: "S3RVER",
+  };
+}
+
+async function freshStorage() {
+  const config = configFor(`contract-${Deno.pid}-${++buckets}`);
+  const clients: S3Client[] = [];
+  const open = () => {
+    const client = makeS3Client(config);
+    clients.push(client);
+    return new S3Storage(config, client);
+  };
+  const storage = open();
+  await storage.ensureBucket();
+  // A second start on an existing bucket is a no-op.
+  await storage.ensureBucket();
+  return {
+    storage,
+    reopen: open,
+    config,
+    client: clients[0]!,
+    cleanup: () => {
+      for (const client of clients) client.destroy();
+      return Promise.resolve();
+    },
+  };
+}
+
+// First, so the heap that the other cases leave behind does not hide the growth.
+Deno.test("S3Storage - a 64 MiB write keeps memory bounded", async () => {
+  const { storage, cleanup } = await freshStorage();
+  try {
+    // Chunks are views of one random pool, so the body itself makes no garbage to measure.
+    const chunk = 256 * 1024;
+    const pool = random(4 * MiB + chunk);
+    const body = (total: number, hash: ReturnType<typeof createHash>) => {
+      let made = 0;
+      return new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (made >= total) return controller.close();
+          const at = ((made / chunk) * 7 * chunk) % (4 * MiB);
+          const view = pool.subarray(at, at + Math.min(chunk, total - made));
+          hash.update(view);
+          made += view.length;
+          controller.enqueue(view);
+        },
+      }, { highWaterMark: 0 });
+    };
+    // A first write loads and warms the SDK's code paths, which is not what is measured.
+    await storage.create("warm");
+    await storage.write("warm", body(11 * MiB, createHash("sha256")), {
+      offset: 0,
+      maxBytes: 11 * MiB,
+    });
+    const total = 64 * MiB;
+    await storage.create("big");
+    const hash = createHash("sha256");
+    const before = Deno.memoryUsage().rss;
+    let peak = before;
+    const sample = setInterval(() => (peak = Math.max(peak, Deno.memoryUsage().rss)), 20);
+    let result;
+    try {
+      result = await storage.write("big", body(total, hash), { offset: 0, maxBytes: total });
+    } finally {
+      clearInterval(sample);
+    }
+    peak = Math.max(peak, Deno.memoryUsage().rss);
+    const growth = (peak - before) / MiB;
+    console.log(`64 MiB write through S3 after warm-up: RSS growth ${growth.toFixed(1)} MiB`);
+    assert.equal(result.offset, total);
+    await storage.finalize("big", "personal/2026/12/01/big.bin");
+    const read = (await storage.read("personal/2026/12/01/big.bin")).body;
+    const check = createHash("sha256");
+    for await (const chunk of read) check.update(chunk);
+    assert.equal(check.digest("hex"), hash.digest("hex"));
+    // Holding the body would add 64 MiB; one part buffer is 5 MiB.
+    assert.ok(growth < 48, `RSS grew ${growth.toFixed(1)} MiB`);
+  } finally {
+    await cleanup();
+  }
+});
+
+runStorageContract("S3Storage (s3rver)", freshStorage);
+
+Deno.test("S3Storage - every stored object reads back with its source's sha256", async () => {
+  const { storage, client, config, cleanup } = await freshStorage();
+  try {
+    const sources = new Map<string, string>();
+    for (const size of [0, 1, 5 * MiB - 1, 5 * MiB, 5 * MiB + 1, 12 * MiB]) {
+      const data = random(size);
+      const key = `personal/2026/12/01/f${size}.bin`;
+      // Half staged under the final key, half moved there by a copy.
+      await storage.create(`f${size}`, size % 2 ? { key } : {});
+      await storage.write(`f${size}`, stream(data, 300_000), { offset: 0, maxBytes: size });
+      await storage.finalize(`f${size}`, key);
+      sources.set(key, sha256(data));
+    }
+    const listed = await client.send(new ListObjectsV2Command({ Bucket: config.bucket }));
+    const keys = (listed.Contents ?? []).map((o) => o.Key!).sort();
+    assert.deepEqual(keys, [...sources.keys()].sort(), "no staging object is left behind");
+    for (const key of keys) {
+      const got = await client.send(new GetObjectCommand({ Bucket: config.bucket, Key: key }));
+      const bytes = await got.Body!.transformToByteArray();
+      assert.equal(sha256(bytes), sources.get(key), key);
+    }
+  } finally {
+    await cleanup();
+  }
+});
+
+Deno.test("S3Storage - truncate refuses an offset it never reported inside a stored part", async () => {
+  const { storage, cleanup } = await freshStorage();
+  try {
+    await storage.create("up1");
+    const data = random(7 * MiB);
+    await storage.write("up1", stream(data, MiB), { offset: 0, maxBytes: data.length });
+    await assert.rejects(storage.truncate("up1", 4 * MiB), /reported durable/);
+    assert.equal(await storage.partSize("up1"), 7 * MiB);
+    await storage.truncate("up1", 5 * MiB);
+    assert.equal(await storage.partSize("up1"), 5 * MiB);
+    assert.deepEqual(await storage.readHead("up1", 4100), data.subarray(0, 4100));
+    await assert.rejects(storage.readHead("up1", 65 * 1024), /64 KiB/);
+  } finally {
+    await cleanup();
+  }
+});
+
+function random(n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let at = 0; at < n; at += 65_536) crypto.getRandomValues(out.subarray(at, at + 65_536));
+  return out;
+}
+
+function stream(data: Uint8Array, size: number): ReadableStream<Uint8Array> {
+  let at = 0;
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (at >= data.length) return controller.close();
+      controller.enqueue(data.slice(at, at + size));
+      at += size;
+    },
+  }, { highWaterMark: 0 });
+}
+
+function sha256(data: Uint8Array): string {
+  return createHash("sha256").update(data).digest("hex");
+}
