@@ -11,9 +11,9 @@ import type {
   CreateSessionResponse,
   SessionSnapshot,
 } from "../../protocol/session.ts";
-import { AppError } from "../errors.ts";
+import { SessionAccess } from "../auth/access.ts";
 import type { UploadRecord } from "../state/store.ts";
-import type { CreateUploadInput, PatchInput } from "./api.ts";
+import type { CreateUploadInput, HttpApi, PatchInput } from "./api.ts";
 import type { SessionCommands } from "./commands.ts";
 import { Completion } from "./completion.ts";
 import type { Concatenation } from "./concatenation.ts";
@@ -28,7 +28,7 @@ import { TusAccess } from "./tus_access.ts";
 import { TusCreation } from "./tus_creation.ts";
 import { TusPatch } from "./tus_patch.ts";
 
-export type { CreateUploadInput, PatchInput } from "./api.ts";
+export type { CreateUploadInput, HttpApi, PatchInput, SessionApi, TusUploads } from "./api.ts";
 export type { ServiceConfig, ServiceDeps } from "./context.ts";
 
 /**
@@ -37,8 +37,9 @@ export type { ServiceConfig, ServiceDeps } from "./context.ts";
  * each concern is its own part (sessions.ts, file_commands.ts, tus_*.ts, completion.ts,
  * maintenance.ts, domain_events.ts) over one shared UploadContext.
  */
-export class UploadService implements SessionCommands {
+export class UploadService implements HttpApi, SessionCommands {
   #ctx: UploadContext;
+  #access: SessionAccess;
   #sessions: Sessions;
   #events: DomainEvents;
   #commands: FileCommands;
@@ -49,6 +50,11 @@ export class UploadService implements SessionCommands {
 
   constructor(deps: ServiceDeps) {
     const ctx = this.#ctx = new UploadContext(deps);
+    this.#access = new SessionAccess({
+      tokens: deps.tokens,
+      allowAnonymous: deps.config.allowAnonymous,
+      session: (id) => ctx.session(id),
+    });
     this.#sessions = new Sessions(ctx);
     const events = this.#events = new DomainEvents(ctx, { sessions: this.#sessions });
     const concat: Concatenation = concatenationOf(ctx, () => ({
@@ -77,30 +83,13 @@ export class UploadService implements SessionCommands {
   }
 
   /** The principal of a bearer token (null header: anonymous, if allowed). */
-  async principal(token: string | null): Promise<Principal> {
-    if (token === null) {
-      if (this.#ctx.config.allowAnonymous) return { kind: "anonymous" };
-      throw new AppError(
-        "INSUFFICIENT_PERMISSIONS",
-        "A session token is required (Authorization: Bearer)",
-      );
-    }
-    const claims = await this.#ctx.tokens.verify(token);
-    if (!claims) {
-      throw new AppError("INSUFFICIENT_PERMISSIONS", "The session token is invalid or expired");
-    }
-    return { kind: "session", sessionId: claims.sessionId };
+  principal(token: string | null): Promise<Principal> {
+    return this.#access.principal(token);
   }
 
-  async authorize(token: string, sessionId: string): Promise<void> {
-    const claims = await this.#ctx.tokens.verify(token);
-    if (!claims || claims.sessionId !== sessionId) {
-      throw new AppError(
-        "INSUFFICIENT_PERMISSIONS",
-        `The token does not grant access to session "${sessionId}"`,
-      );
-    }
-    await this.#ctx.session(sessionId);
+  /** Resolves when `token` grants `sessionId` (null: no token was sent). */
+  authorize(token: string | null, sessionId: string): Promise<void> {
+    return this.#access.authorize(token, sessionId);
   }
 
   /** Every category's limits (`GET /api/categories`). */

@@ -1,3 +1,4 @@
+import { checkUploadGrant } from "../auth/access.ts";
 import { AppError } from "../errors.ts";
 import type { UploadRecord } from "../state/store.ts";
 import { isValidUploadId } from "../storage/storage.ts";
@@ -32,13 +33,7 @@ export class TusAccess {
     }
     const upload = await this.#ctx.store.getUpload(id);
     if (!upload) throw new AppError("FILE_NOT_FOUND", `Upload "${id}" does not exist`);
-    const owner = upload.sessionId;
-    if (principal.kind === "anonymous" ? owner !== null : owner !== principal.sessionId) {
-      throw new AppError(
-        "INSUFFICIENT_PERMISSIONS",
-        `The token does not grant access to upload "${id}"`,
-      );
-    }
+    checkUploadGrant(principal, upload);
     if (upload.status === "cancelled") {
       throw new AppError("UPLOAD_CANCELLED", `Upload "${id}" was cancelled`);
     }

@@ -1,3 +1,4 @@
+import { checkSessionGrant } from "../auth/access.ts";
 import { AppError } from "../errors.ts";
 import type { UploadRecord } from "../state/store.ts";
 import { sanitizeFilename } from "./file_types.ts";
@@ -113,12 +114,7 @@ export class TusCreation {
       await this.#ctx.insert(record);
       return;
     }
-    if (meta.sessionId !== undefined && meta.sessionId !== principal.sessionId) {
-      throw new AppError(
-        "INSUFFICIENT_PERMISSIONS",
-        `The token does not grant access to session "${meta.sessionId}"`,
-      );
-    }
+    checkSessionGrant(principal, meta.sessionId);
     const now = this.#ctx.now();
     await this.#ctx.withSession(principal.sessionId, async (session) => {
       this.#ctx.checkOpen(session);
