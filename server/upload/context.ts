@@ -1,3 +1,4 @@
+import { SETTLED } from "../../protocol/status.ts";
 import type { TokenSigner } from "../auth/token.ts";
 import type { Config } from "../config.ts";
 import { AppError } from "../errors.ts";
@@ -183,6 +184,5 @@ export class UploadContext {
 
 /** Ended by someone: no PATCH may turn it back into `uploading`. */
 export function isSettled(upload: UploadRecord): boolean {
-  return upload.status === "completed" || upload.status === "cancelled" ||
-    upload.status === "failed";
+  return SETTLED.has(upload.status);
 }

@@ -5,6 +5,7 @@ import type {
   UploadStartEvent,
 } from "../../protocol/events.ts";
 import type { SessionSnapshot } from "../../protocol/session.ts";
+import { RESUMABLE } from "../../protocol/status.ts";
 import { AppError } from "../errors.ts";
 import type { UploadRecord } from "../state/store.ts";
 import { isFinalFailure, isTerminal, visibleFiles } from "./snapshot.ts";
@@ -89,7 +90,7 @@ export class FileCommands {
 
   async resume(command: UploadResumeEvent): Promise<SessionSnapshot> {
     await this.forFiles(command.sessionId, command.fileId, null, async (upload, single) => {
-      if (upload.status !== "paused" && upload.status !== "failed") return null;
+      if (!RESUMABLE.has(upload.status)) return null;
       if (isFinalFailure(upload) || isTerminal(upload)) {
         if (single) throw this.#ctx.terminalError(upload, "resume");
         return null;

@@ -1,3 +1,4 @@
+import { ENDED, SETTLED } from "../../protocol/status.ts";
 import { AppError } from "../errors.ts";
 import { acquireOrLocked } from "../lock/acquire.ts";
 import type { SessionRecord, UploadRecord } from "../state/store.ts";
@@ -61,7 +62,7 @@ export class Maintenance {
       const record = await this.#ctx.store.getUpload(id);
       // A completed partial upload keeps its bytes until a final joins them (or it expires).
       if (record?.concat === "partial" && isOpenPartial(record)) continue;
-      if (!record || record.status === "completed" || record.status === "cancelled") {
+      if (!record || ENDED.has(record.status)) {
         await this.#ctx.storage.removePart(id);
       }
     }
@@ -88,7 +89,7 @@ export class Maintenance {
         await this.#concat.expireUnjoined(upload.id).catch((error) =>
           console.error(`Cannot expire partial upload "${upload.id}" now; next sweep:`, error)
         );
-      } else if (upload.status !== "failed" && upload.status !== "cancelled") {
+      } else if (!SETTLED.has(upload.status)) {
         // One upload whose writer will not let go must not keep the others from expiring.
         await this.#expireUpload(upload.id).catch((error) =>
           console.error(`Cannot expire upload "${upload.id}" now; next sweep:`, error)
