@@ -27,7 +27,9 @@ export interface PatchInput {
 export interface AccessApi {
   /** The principal of a bearer token; null (no header) is anonymous when that is allowed. */
   principal(token: string | null): Promise<Principal>;
-  /** Resolves when `token` grants `sessionId`; else INSUFFICIENT_PERMISSIONS / SESSION_NOT_FOUND. */
+  /**
+   * Resolves when `token` grants `sessionId`; else INSUFFICIENT_PERMISSIONS / SESSION_NOT_FOUND.
+   */
   authorize(token: string | null, sessionId: string): Promise<void>;
 }
 

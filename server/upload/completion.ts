@@ -9,7 +9,10 @@ import { sessionEndEvent } from "./session_end.ts";
 import type { UploadContext } from "./context.ts";
 import type { DomainEvents } from "./domain_events.ts";
 
-/** How an upload ends: the content check, completion (finalize to its key), failure, and the session's end once every file settled. */
+/**
+ * How an upload ends: the content check, completion (finalize to its key), failure, and the
+ * session's end once every file settled.
+ */
 export class Completion {
   #ctx: UploadContext;
   #events: DomainEvents;

@@ -2,7 +2,9 @@ import type { UploadRecord } from "../state/store.ts";
 import type { UploadContext } from "./context.ts";
 import type { Sessions } from "./sessions.ts";
 
-/** Domain events for the session rooms that are built from state (progress, a joined file's start). */
+/**
+ * Domain events for the session rooms that are built from state (progress, a joined file's start).
+ */
 export class DomainEvents {
   #ctx: UploadContext;
   #sessions: Sessions;

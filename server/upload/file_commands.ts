@@ -16,7 +16,10 @@ import type { Sessions } from "./sessions.ts";
 import type { DomainEvents } from "./domain_events.ts";
 import type { Completion } from "./completion.ts";
 
-/** The session's file commands (socket and HTTP): start, pause, resume, cancel, with the in-flight PATCH stopped first. */
+/**
+ * The session's file commands (socket and HTTP): start, pause, resume, cancel, with the in-flight
+ * PATCH stopped first.
+ */
 export class FileCommands {
   #ctx: UploadContext;
   #sessions: Sessions;

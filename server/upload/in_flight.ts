@@ -13,7 +13,9 @@ export interface InFlight {
   unregister(uploadId: string, controller: AbortController): void;
   /** Ends the upload's PATCH wherever it runs (here: this node only). */
   stop(uploadId: string, reason: StopReason): void;
-  /** Ends the upload's PATCH if this node runs it: what a stop channel calls for a request it heard. */
+  /**
+   * Ends the upload's PATCH if this node runs it: what a stop channel calls for a request it heard.
+   */
   stopLocal(uploadId: string, reason: StopReason): boolean;
   /** Stops every PATCH of this node (what arrived is committed) for a clean shutdown. */
   stopAll(reason?: StopReason): void;

@@ -11,7 +11,9 @@ import type { StopReason } from "./in_flight.ts";
 import type { DomainEvents } from "./domain_events.ts";
 import type { FileCommands } from "./file_commands.ts";
 
-/** Maintenance: recovery after a crash, and the sweep (expiry of sessions and uploads, retention). */
+/**
+ * Maintenance: recovery after a crash, and the sweep (expiry of sessions and uploads, retention).
+ */
 export class Maintenance {
   #ctx: UploadContext;
   #events: DomainEvents;

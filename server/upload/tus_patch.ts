@@ -13,7 +13,10 @@ import type { DomainEvents } from "./domain_events.ts";
 import type { Completion } from "./completion.ts";
 import type { TusAccess } from "./tus_access.ts";
 
-/** tus PATCH: append under the upload's lock, checkpoints committing offsets, deferred length, checksum. */
+/**
+ * tus PATCH: append under the upload's lock, checkpoints committing offsets, deferred length,
+ * checksum.
+ */
 export class TusPatch {
   #ctx: UploadContext;
   #events: DomainEvents;
