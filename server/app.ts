@@ -8,10 +8,10 @@ import { DEFAULT_RATE_LIMIT, KeyedRateLimiter, type RateLimit } from "./http/rat
 import { categoryRoutes } from "./routes/categories.ts";
 import { sessionRoutes } from "./routes/sessions.ts";
 import { tusRoutes } from "./routes/tus/mod.ts";
-import type { UploadService } from "./upload/service.ts";
+import type { HttpApi } from "./upload/api.ts";
 
 export interface AppDeps {
-  service: UploadService;
+  service: HttpApi;
   allowedOrigins: readonly string[];
   maxFileSize: number;
   /** Session creations per address per minute. */

@@ -1,5 +1,6 @@
 import { html, LitElement, nothing, type PropertyValues, type TemplateResult } from "lit";
 import type { Category, ClientType } from "../protocol/events.ts";
+import { ACTIVE, UNFINISHED } from "../protocol/status.ts";
 import type {
   ConnectionState,
   EngineSnapshot,
@@ -30,8 +31,6 @@ const scriptOrigin = (): string => {
 const sizeConverter = { fromAttribute: parseSize };
 /** A space between inline runs (the template minifier drops line-break whitespace). */
 const SPACE = " ";
-const ACTIVE = new Set<FileSnapshot["status"]>(["uploading", "retrying"]);
-const UNFINISHED = new Set<FileSnapshot["status"]>(["queued", "uploading", "retrying", "paused"]);
 
 /**
  * `<h5-uploader>`: resumable uploads (tus) with live progress, for phones first.

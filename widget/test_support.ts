@@ -1,6 +1,7 @@
 /** Fakes for the widget's tests: an engine driven by hand and a controller host. */
 import type { ReactiveController } from "lit";
 import { endStatus } from "../protocol/events.ts";
+import { ACTIVE, SETTLED } from "../protocol/status.ts";
 import type { EngineEvents, EngineSnapshot, FileLike, FileSnapshot } from "./engine/types.ts";
 import {
   type AddResult,
@@ -31,7 +32,6 @@ export function file(id: string, patch: Partial<FileSnapshot> = {}): FileSnapsho
   };
 }
 
-const SETTLED = new Set<FileSnapshot["status"]>(["completed", "failed", "cancelled"]);
 const count = (files: FileSnapshot[], status: FileSnapshot["status"]) =>
   files.filter((f) => f.status === status).length;
 
@@ -47,7 +47,7 @@ export function snapshot(
     ...EMPTY_SNAPSHOT,
     files,
     totals: { bytes, done, progress: bytes ? done / bytes : 0, speed: 0, eta: null },
-    busy: files.some((f) => f.status === "uploading" || f.status === "retrying"),
+    busy: files.some((f) => ACTIVE.has(f.status)),
     complete: files.some((f) => f.status === "completed") &&
       files.every((f) => f.status === "completed" || f.status === "cancelled"),
     ended: files.length && files.every((f) => SETTLED.has(f.status))

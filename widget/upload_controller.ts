@@ -13,6 +13,7 @@ import type {
   FileSnapshot,
   Rejection,
 } from "./engine/types.ts";
+import { ENDED } from "../protocol/status.ts";
 import { DOM_EVENTS } from "./events.ts";
 import { type Milestone, milestones } from "./milestones.ts";
 
@@ -77,8 +78,6 @@ interface Thumbnail {
   loaded: boolean;
   failed: boolean;
 }
-
-const DONE = new Set<FileSnapshot["status"]>(["completed", "cancelled"]);
 
 export class UploadController implements ReactiveController {
   #host: UploadHost;
@@ -169,7 +168,7 @@ export class UploadController implements ReactiveController {
     thumbnail.loaded = true;
     thumbnail.failed ||= !ok;
     const file = this.#snapshot.files.find((f) => f.id === id);
-    if (!ok || (file && DONE.has(file.status))) this.#revoke(thumbnail);
+    if (!ok || (file && ENDED.has(file.status))) this.#revoke(thumbnail);
     if (!ok) this.#host.requestUpdate();
   }
 
@@ -206,7 +205,7 @@ export class UploadController implements ReactiveController {
         this.#thumbnails.set(file.id, thumbnail);
       }
       // Done: release the blob once the preview is decoded (the <img> keeps its pixels).
-      if (thumbnail?.loaded && DONE.has(file.status)) this.#revoke(thumbnail);
+      if (thumbnail?.loaded && ENDED.has(file.status)) this.#revoke(thumbnail);
     }
   }
 

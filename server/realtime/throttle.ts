@@ -4,13 +4,10 @@ import {
   SESSION_TIMEOUT_MS,
   THROTTLE_INTERVAL_MS,
 } from "../../protocol/events.ts";
+import { SETTLED } from "../../protocol/status.ts";
 
 /** Statuses after which a file sends no more progress, so its state can be dropped. */
-export const TERMINAL_FILE_STATUSES: ReadonlySet<FileStatus> = new Set<FileStatus>([
-  "completed",
-  "failed",
-  "cancelled",
-]);
+export const TERMINAL_FILE_STATUSES = SETTLED;
 
 export interface ThrottleOptions {
   now: () => number;

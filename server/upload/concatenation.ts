@@ -1,4 +1,5 @@
 import type { ErrorCode } from "../../protocol/errors.ts";
+import { SETTLED } from "../../protocol/status.ts";
 import { AppError } from "../errors.ts";
 import { acquireOrLocked } from "../lock/acquire.ts";
 import type { Lock, Locker } from "../lock/locker.ts";
@@ -139,8 +140,7 @@ export class Concatenation {
       ? await this.#store.listUploads(part.sessionId)
       : await this.#store.listExpiredUploads(Number.MAX_SAFE_INTEGER);
     return pool.filter((u) =>
-      u.concat === "final" && u.parts.includes(part.id) && u.status !== "completed" &&
-      u.status !== "failed" && u.status !== "cancelled"
+      u.concat === "final" && u.parts.includes(part.id) && !SETTLED.has(u.status)
     );
   }
 

@@ -7,6 +7,7 @@ import {
 } from "../../protocol/events.ts";
 import type { SessionSnapshot } from "../../protocol/session.ts";
 import { RETRYABLE } from "../../protocol/errors.ts";
+import { ENDED } from "../../protocol/status.ts";
 import type { SessionRecord, UploadRecord } from "../state/store.ts";
 
 /** Percent with two decimals; 0 while the length is unknown. */
@@ -22,7 +23,7 @@ export function isFinalFailure(upload: UploadRecord): boolean {
 
 /** No more bytes will come: completed, cancelled, or failed for good. */
 export function isTerminal(upload: UploadRecord): boolean {
-  return upload.status === "completed" || upload.status === "cancelled" || isFinalFailure(upload);
+  return ENDED.has(upload.status) || isFinalFailure(upload);
 }
 
 export function fileProgress(upload: UploadRecord, speed?: number): FileProgress {

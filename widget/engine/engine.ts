@@ -4,6 +4,7 @@
  */
 import { endStatus, type FileProgress, type ProgressUpdateEvent } from "../../protocol/events.ts";
 import type { CategoryLimits } from "../../protocol/session.ts";
+import { ACTIVE, ENDED, LIVE, RESUMABLE, SETTLED } from "../../protocol/status.ts";
 import { REFUSED } from "../i18n/errors.ts";
 import { check } from "./checks.ts";
 import { advance, createEntry, type Entry, toSnapshot, totals } from "./file_state.ts";
@@ -34,8 +35,8 @@ const NOTIFY_MS = 50;
 const STALL_MS = 20_000;
 const PERSIST_MAX = 32 * 1024 * 1024;
 
-const live = (s: FileStatus) => s === "queued" || s === "uploading" || s === "retrying";
-const ended = (s: FileStatus) => s === "completed" || s === "cancelled";
+const live = (s: FileStatus) => LIVE.has(s);
+const ended = (s: FileStatus) => ENDED.has(s);
 
 interface Session {
   id: string;
@@ -226,7 +227,7 @@ export class UploadEngine {
 
   remove(id: string): void {
     const e = this.#entries.get(id);
-    if (!e || !(ended(e.status) || e.status === "failed" || (e.status === "queued" && !e.ctl))) {
+    if (!e || !(SETTLED.has(e.status) || (e.status === "queued" && !e.ctl))) {
       return;
     }
     this.#entries.delete(id);
@@ -922,7 +923,7 @@ export class UploadEngine {
 
   #remoteResume(e: Entry): void {
     if (!e.file) {
-      if (e.status === "paused" || e.status === "failed") this.#setStatus(e, "uploading");
+      if (RESUMABLE.has(e.status)) this.#setStatus(e, "uploading");
     } else if (e.status === "paused" || (e.status === "failed" && e.canRetry)) {
       this.#queue(e);
     }
@@ -959,7 +960,7 @@ export class UploadEngine {
   #build(): EngineSnapshot {
     const files = this.#all().map((e) => this.#fileSnap(e));
     const count = (s: FileStatus) => files.filter((f) => f.status === s).length;
-    const end = files.length && files.every((f) => ended(f.status) || f.status === "failed")
+    const end = files.length && files.every((f) => SETTLED.has(f.status))
       ? endStatus(count("completed"), count("failed"))
       : null;
     return {
@@ -968,7 +969,7 @@ export class UploadEngine {
       sessionId: this.#session?.id ?? null,
       limits: this.#limits,
       totals: totals(files),
-      busy: files.some((f) => !f.remote && (f.status === "uploading" || f.status === "retrying")),
+      busy: files.some((f) => !f.remote && ACTIVE.has(f.status)),
       complete: end === "completed",
       ended: end,
     };

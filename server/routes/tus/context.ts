@@ -3,10 +3,10 @@ import { TUS_CHECKSUM_ALGORITHMS, TUS_EXTENSIONS, TUS_VERSION } from "../../../p
 import { bearerToken } from "../../http/bearer.ts";
 import { edgeOf } from "../../http/client_address.ts";
 import type { Principal } from "../../upload/principal.ts";
-import type { UploadService } from "../../upload/service.ts";
+import type { TusUploads } from "../../upload/api.ts";
 
 export interface TusDeps {
-  service: UploadService;
+  service: TusUploads;
   maxSize: number;
 }
 

@@ -1,0 +1,149 @@
+import { checkSessionGrant } from "../auth/access.ts";
+import { AppError } from "../errors.ts";
+import type { UploadRecord } from "../state/store.ts";
+import { sanitizeFilename } from "./file_types.ts";
+import { declaredMediaType } from "./media_type.ts";
+import type { Principal } from "./principal.ts";
+import type { Concatenation } from "./concatenation.ts";
+import { checkFileQuota } from "./quota.ts";
+import { checkDeclaredType, checkSize } from "./upload_rules.ts";
+import type { UploadContext } from "./context.ts";
+import type { CreateUploadInput } from "./api.ts";
+import type { DomainEvents } from "./domain_events.ts";
+import type { Completion } from "./completion.ts";
+import type { TusAccess } from "./tus_access.ts";
+
+/** tus creation (POST): the record, the session's admission checks, concatenation finals. */
+export class TusCreation {
+  #ctx: UploadContext;
+  #events: DomainEvents;
+  #completion: Completion;
+  #uploads: TusAccess;
+  #concat: Concatenation;
+
+  constructor(
+    ctx: UploadContext,
+    parts: {
+      events: DomainEvents;
+      completion: Completion;
+      uploads: TusAccess;
+      concat: Concatenation;
+    },
+  ) {
+    this.#ctx = ctx;
+    this.#events = parts.events;
+    this.#completion = parts.completion;
+    this.#uploads = parts.uploads;
+    this.#concat = parts.concat;
+  }
+
+  async createUpload(principal: Principal, input: CreateUploadInput): Promise<UploadRecord> {
+    const meta = input.metadata;
+    const filename = sanitizeFilename(meta.filename ?? meta.name ?? "");
+    const declared = declaredMediaType(meta);
+    // Anonymous uploads share one identity, so the id is their only capability: never the
+    // client's choice (a chosen id can be guessed, and its upload terminated by anyone).
+    const chosen = principal.kind === "session" ? meta.fileId : undefined;
+    const id = chosen !== undefined ? this.#ctx.checkId(chosen) : crypto.randomUUID();
+    const now = this.#ctx.now();
+    const record: UploadRecord = {
+      id,
+      sessionId: null,
+      category: null,
+      filename,
+      filetype: declared.toLowerCase(),
+      ext: "",
+      size: input.length,
+      offset: 0,
+      status: "pending",
+      metadata: input.rawMetadata,
+      concat: input.concat.kind,
+      parts: input.concat.kind === "final" ? input.concat.parts : [],
+      createdAt: now,
+      updatedAt: now,
+      startedAt: null,
+      completedAt: null,
+      expiresAt: now + this.#ctx.config.sessionTimeoutMs,
+      storageKey: null,
+      retryCount: 0,
+      error: null,
+      typeChecked: false,
+    };
+    if (input.concat.kind === "final") {
+      await this.#concat.claim(
+        input.concat.parts,
+        (part) => this.#uploads.getUpload(principal, part),
+        async (parts) => {
+          // concatenation-unfinished: a part of deferred length leaves the final's open.
+          record.size = parts.some((p) => p.size === null)
+            ? null
+            : parts.reduce((sum, p) => sum + (p.size ?? 0), 0);
+          // Waiting on its parts: HEAD shows their progress, expiry follows the session.
+          record.status = "uploading";
+          record.startedAt = now;
+          await this.#admit(principal, record, meta, new Set(record.parts));
+        },
+      );
+      return (await this.#concat.joinWhenReady(record.id)) ?? record;
+    }
+    await this.#admit(principal, record, meta);
+    if (record.sessionId && record.concat === "none") {
+      await this.#events.publishProgress(record.sessionId, record.id);
+    }
+    if (record.size === 0) {
+      // An empty part is complete at once; its content is checked as part of its final.
+      if (record.concat === "partial") {
+        return await this.#completion.complete({ ...record, startedAt: now });
+      }
+      return await this.#completion.finishEmpty(record);
+    }
+    return record;
+  }
+
+  /** The session's checks (open, category, size, type, file quota), then the insert. */
+  async #admit(
+    principal: Principal,
+    record: UploadRecord,
+    meta: Record<string, string>,
+    consuming?: ReadonlySet<string>,
+  ): Promise<void> {
+    const declared = meta.filetype ?? meta.type ?? "";
+    if (principal.kind === "anonymous") {
+      checkSize(record.filename, record.size, this.#ctx.config.maxFileSize);
+      record.typeChecked = true;
+      await this.#ctx.insert(record);
+      return;
+    }
+    checkSessionGrant(principal, meta.sessionId);
+    const now = this.#ctx.now();
+    await this.#ctx.withSession(principal.sessionId, async (session) => {
+      this.#ctx.checkOpen(session);
+      if (meta.category !== undefined && meta.category !== session.category) {
+        throw new AppError(
+          "INVALID_REQUEST",
+          `Category "${meta.category}" is not the session's "${session.category}"`,
+        );
+      }
+      const limits = this.#ctx.config.categories[session.category];
+      record.sessionId = session.id;
+      record.category = session.category;
+      checkSize(record.filename, record.size, limits.maxFileSize);
+      if (record.concat !== "partial") {
+        record.filetype = checkDeclaredType(record.filename, declared, limits);
+      } else {
+        // A part's bytes are checked as the final file they become (content sniff at the join).
+        record.typeChecked = true;
+      }
+      const uploads = await this.#ctx.store.listUploads(session.id);
+      checkFileQuota(session, uploads, record, limits, consuming);
+      await this.#ctx.insert(record);
+      return {
+        ...session,
+        status: "active",
+        endedAt: null,
+        lastActivity: now,
+        expiresAt: now + this.#ctx.config.sessionTimeoutMs,
+      };
+    });
+  }
+}

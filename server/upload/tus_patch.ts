@@ -1,0 +1,295 @@
+import { AppError } from "../errors.ts";
+import type { UploadRecord } from "../state/store.ts";
+import type { UploadStorage } from "../storage/storage.ts";
+import { isDiskFull } from "../storage/disk_full.ts";
+import { SNIFF_BYTES } from "./content_check.ts";
+import type { Principal } from "./principal.ts";
+import { isFinalFailure } from "./snapshot.ts";
+import { checkSize } from "./upload_rules.ts";
+import { isSettled, type UploadContext } from "./context.ts";
+import type { StopReason } from "./in_flight.ts";
+import type { PatchInput } from "./api.ts";
+import type { DomainEvents } from "./domain_events.ts";
+import type { Completion } from "./completion.ts";
+import type { TusAccess } from "./tus_access.ts";
+
+/**
+ * tus PATCH: append under the upload's lock, checkpoints committing offsets, deferred length,
+ * checksum.
+ */
+export class TusPatch {
+  #ctx: UploadContext;
+  #events: DomainEvents;
+  #completion: Completion;
+  #uploads: TusAccess;
+
+  constructor(
+    ctx: UploadContext,
+    parts: { events: DomainEvents; completion: Completion; uploads: TusAccess },
+  ) {
+    this.#ctx = ctx;
+    this.#events = parts.events;
+    this.#completion = parts.completion;
+    this.#uploads = parts.uploads;
+  }
+
+  async patch(
+    principal: Principal,
+    id: string,
+    body: ReadableStream<Uint8Array>,
+    input: PatchInput,
+  ): Promise<UploadRecord> {
+    await this.#uploads.getUpload(principal, id);
+    const lock = await this.#ctx.lock(id);
+    try {
+      return await this.#patchLocked(principal, id, body, input);
+    } finally {
+      await lock.release();
+    }
+  }
+
+  async #patchLocked(
+    principal: Principal,
+    id: string,
+    body: ReadableStream<Uint8Array>,
+    input: PatchInput,
+  ): Promise<UploadRecord> {
+    let upload = await this.#uploads.getUpload(principal, id);
+    // tus concatenation: "The Server MUST respond with 403 Forbidden to PATCH requests against a final upload URL".
+    if (upload.concat === "final") {
+      throw new AppError("INSUFFICIENT_PERMISSIONS", "A final upload cannot be patched");
+    }
+    if (upload.status === "paused") {
+      throw new AppError("UPLOAD_PAUSED", `Upload "${id}" is paused`, {
+        headers: { "Upload-Offset": String(upload.offset) },
+      });
+    }
+    if (isFinalFailure(upload) && upload.error) {
+      throw new AppError(upload.error.code, upload.error.message);
+    }
+    if (upload.sessionId) this.#ctx.checkOpen(await this.#ctx.session(upload.sessionId));
+    // tus core: "If the offsets do not match, the Server MUST respond with 409 Conflict without modifying the upload resource."
+    if (input.offset !== upload.offset) {
+      throw new AppError(
+        "OFFSET_MISMATCH",
+        `Cannot append to "${id}": offset ${input.offset} does not match ${upload.offset}`,
+        {
+          headers: { "Upload-Offset": String(upload.offset) },
+        },
+      );
+    }
+    if (input.uploadLength !== null) {
+      upload = await this.#setDeferredLength(upload, input.uploadLength);
+    }
+    const max = this.#ctx.maxSize(upload);
+    const room = (upload.size ?? max) - upload.offset;
+    if (input.contentLength !== null && input.contentLength > room) {
+      throw new AppError(
+        "FILE_TOO_LARGE",
+        `Cannot append ${input.contentLength} bytes to "${id}": only ${room} remain`,
+      );
+    }
+    if (upload.status === "completed") return upload;
+
+    const start = upload.offset;
+    const now = this.#ctx.now();
+    const firstStart = upload.startedAt === null;
+    upload = {
+      ...upload,
+      status: "uploading",
+      error: null,
+      startedAt: upload.startedAt ?? now,
+      updatedAt: now,
+    };
+    await this.#ctx.store.putUpload(upload);
+    await this.#ctx.touch(upload.sessionId);
+    this.#ctx.speeds.restart(id, start, now);
+    if (upload.sessionId && upload.concat === "none") {
+      if (firstStart) {
+        this.#ctx.bus.publish({
+          name: "upload-started",
+          payload: {
+            sessionId: upload.sessionId,
+            fileId: id,
+            fileName: upload.filename,
+            fileSize: upload.size ?? 0,
+            startTime: new Date(now).toISOString(),
+          },
+        });
+      }
+      await this.#events.publishProgress(upload.sessionId, id);
+    }
+
+    const controller = this.#ctx.inFlight.register(id);
+    let current = upload;
+    let chain = Promise.resolve();
+    const checkpoint = (offset: number) => {
+      chain = chain.then(async () => {
+        if (offset <= current.offset || current.status !== "uploading") return;
+        current = await this.#commitOffset(current, offset);
+        if (current.status !== "uploading") controller.abort("superseded" satisfies StopReason);
+        if (
+          !current.typeChecked && offset >= SNIFF_BYTES && !(await this.#completion.typeOk(current))
+        ) {
+          controller.abort("type" satisfies StopReason);
+        }
+      });
+      return chain;
+    };
+    let result;
+    try {
+      const options: Parameters<UploadStorage["write"]>[2] = {
+        offset: start,
+        maxBytes: room,
+        signal: controller.signal,
+        onCheckpoint: checkpoint,
+      };
+      if (input.contentLength !== null) options.expectedBytes = input.contentLength;
+      if (input.checksum) options.checksum = input.checksum.algorithm;
+      result = await this.#ctx.storage.write(id, body, options);
+      await chain;
+    } catch (error) {
+      await chain.catch(() => {});
+      this.#ctx.inFlight.unregister(id, controller);
+      throw await this.#storageFailed(current, error);
+    }
+    this.#ctx.inFlight.unregister(id, controller);
+    const stop = controller.signal.aborted ? (controller.signal.reason as StopReason) : null;
+
+    if (
+      input.checksum && (result.stop !== "end" || !equalBytes(result.digest, input.checksum.digest))
+    ) {
+      // tus checksum: "the Server MUST respond with 460 Checksum Mismatch" and the chunk is discarded.
+      await this.#ctx.storage.truncate(id, start);
+      current = await this.#commitOffset({ ...current, offset: start }, start, true);
+      if (result.stop === "end") {
+        throw new AppError(
+          "CHECKSUM_MISMATCH",
+          `Cannot append to "${id}": the ${input.checksum.algorithm} checksum does not match`,
+        );
+      }
+    } else if (result.stop === "limit") {
+      await this.#ctx.storage.truncate(id, start);
+      current = await this.#commitOffset({ ...current, offset: start }, start, true);
+      throw new AppError(
+        "FILE_TOO_LARGE",
+        `Cannot append to "${id}": the body is longer than the upload`,
+      );
+    } else {
+      // Stopped by expiry: the bytes count, but they must not renew the lease the sweep ends.
+      current = await this.#commitOffset(current, result.offset, true, stop !== "expired");
+    }
+    if (current.status !== "uploading") throw this.#ctx.terminalError(current, "append to");
+
+    if (stop === "type") return await this.#completion.rejectContent(current);
+    if (stop === "pause") {
+      throw new AppError("UPLOAD_PAUSED", `Upload "${id}" was paused`, {
+        headers: { "Upload-Offset": String(current.offset) },
+      });
+    }
+    if (stop === "cancel") throw new AppError("UPLOAD_CANCELLED", `Upload "${id}" was cancelled`);
+    if (stop === "expired") throw new AppError("UPLOAD_EXPIRED", `Upload "${id}" has expired`);
+    if (stop === "superseded" || stop === "shutdown") {
+      throw new AppError("UPLOAD_LOCKED", `Upload "${id}" was taken over by another request`);
+    }
+    if (result.stop === "interrupted" || result.stop === "aborted") {
+      await this.#completion.fail(
+        current,
+        "UPLOAD_INTERRUPTED",
+        `The request for "${id}" ended after ${current.offset} bytes`,
+      );
+      throw new AppError("UPLOAD_INTERRUPTED", `The request for "${id}" ended before its body`);
+    }
+    if (
+      !current.typeChecked && (current.offset >= SNIFF_BYTES || current.offset === current.size)
+    ) {
+      if (!(await this.#completion.typeOk(current))) {
+        return await this.#completion.rejectContent(current);
+      }
+      current = await this.#ctx.store.getUpload(id) ?? current;
+    }
+    if (current.size !== null && current.offset === current.size) {
+      return await this.#completion.complete(current);
+    }
+    if (current.sessionId && current.concat === "none") {
+      await this.#events.publishProgress(current.sessionId, id);
+    }
+    return current;
+  }
+
+  async #commitOffset(
+    upload: UploadRecord,
+    offset: number,
+    final = false,
+    renew = true,
+  ): Promise<UploadRecord> {
+    // A PATCH that was stopped must not resurrect an upload someone else ended meanwhile
+    // (expired, cancelled, failed): its record, not the writer's copy, is the truth.
+    const stored = await this.#ctx.store.getUpload(upload.id);
+    if (!stored || (isSettled(stored) && stored.status !== upload.status)) {
+      return stored ?? { ...upload, status: "cancelled" };
+    }
+    const now = this.#ctx.now();
+    const next = {
+      ...upload,
+      offset,
+      updatedAt: now,
+      expiresAt: renew ? now + this.#ctx.config.sessionTimeoutMs : upload.expiresAt,
+    };
+    await this.#ctx.store.putUpload(next);
+    this.#ctx.speeds.record(upload.id, offset, now);
+    if (renew) await this.#ctx.touch(upload.sessionId);
+    if (!final && upload.sessionId && upload.concat === "none") {
+      await this.#events.publishProgress(upload.sessionId, upload.id);
+    }
+    return next;
+  }
+
+  async #setDeferredLength(upload: UploadRecord, length: number): Promise<UploadRecord> {
+    if (upload.size !== null) {
+      if (upload.size === length) return upload;
+      throw new AppError(
+        "INVALID_REQUEST",
+        `Upload-Length of "${upload.id}" is already ${upload.size}`,
+      );
+    }
+    if (length < upload.offset) {
+      throw new AppError(
+        "INVALID_REQUEST",
+        `Upload-Length ${length} is below the offset ${upload.offset}`,
+      );
+    }
+    checkSize(upload.filename, length, this.#ctx.maxSize(upload));
+    const next = { ...upload, size: length };
+    await this.#ctx.store.putUpload(next);
+    return next;
+  }
+
+  /**
+   * A write that failed leaves bytes past the committed offset (written, never synced nor
+   * committed): they are dropped, so a full disk gets its space back and the client resumes
+   * from HEAD's offset. The error is logged by the HTTP layer (every 5xx is).
+   */
+  async #storageFailed(upload: UploadRecord, error: unknown): Promise<AppError> {
+    const full = isDiskFull(error);
+    const code = full ? "STORAGE_FULL" : "STORAGE_ERROR";
+    const message = full
+      ? `Cannot store upload "${upload.id}": the disk is full (${upload.offset} bytes kept)`
+      : `Cannot store upload "${upload.id}"`;
+    // Cleanup failures travel with the cause, so the one log line of this event shows them.
+    const problems: unknown[] = [];
+    await this.#ctx.storage.truncate(upload.id, upload.offset).catch((e) => problems.push(e));
+    await this.#completion.fail(upload, code, message).catch((e) => problems.push(e));
+    const cause = problems.length
+      ? new AggregateError([error, ...problems], "the write and its cleanup failed")
+      : error;
+    return new AppError(code, message, { cause });
+  }
+}
+
+function equalBytes(a: Uint8Array | undefined, b: Uint8Array): boolean {
+  if (!a || a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0;
+}
