@@ -17,6 +17,7 @@ import { startRealtime } from "./realtime/socket_server.ts";
 import { SqliteStore } from "./state/sqlite_store.ts";
 import { LocalDiskStorage } from "./storage/local_disk.ts";
 import { EventBus } from "./upload/event_bus.ts";
+import { seedFromStore } from "./upload/progress_delta.ts";
 import { UploadService } from "./upload/service.ts";
 import { widgetRoutes } from "./routes/widget.ts";
 
@@ -66,6 +67,7 @@ export async function startServer(
   const realtime = await startRealtime({
     commands: service,
     events: bus,
+    seedProgress: seedFromStore(store),
     // A pinned public origin is the page's origin behind a proxy, not the internal URL.
     isOriginAllowed: (origin, self) => isOriginAllowed(origin, proxy.publicOrigin ?? self),
     rateLimit: { events: config.socketRate, perMs: 1000 },

@@ -34,6 +34,7 @@ import { Concatenation } from "./concatenation.ts";
 import { checkFileQuota, filesHeld, isOpenPartial } from "./quota.ts";
 import { checkDeclaredType, checkSize } from "./upload_rules.ts";
 import { sessionEndEvent } from "./session_end.ts";
+import { progressDelta, sessionDelta } from "./progress_delta.ts";
 
 export type ServiceConfig = Pick<
   Config,
@@ -905,6 +906,7 @@ export class UploadService implements SessionCommands {
       const session = await this.#session(id);
       const next = await update(session);
       if (next) await this.#store.putSession(next);
+      if (next) this.#bus.publishProgress(sessionDelta(next, this.#now()));
       return next ?? session;
     } finally {
       await lock.release();
@@ -955,7 +957,7 @@ export class UploadService implements SessionCommands {
     this.#speeds.record(upload.id, offset, now);
     if (renew) await this.#touch(upload.sessionId);
     if (!final && upload.sessionId && upload.concat === "none") {
-      await this.#publishProgress(upload.sessionId, upload.id);
+      await this.#publishProgress(upload.sessionId, next);
     }
     return next;
   }
@@ -1231,10 +1233,11 @@ export class UploadService implements SessionCommands {
     if (stop !== "expired") await this.#touch(sessionId);
   }
 
-  async #publishProgress(sessionId: string, current: string | undefined): Promise<void> {
-    const snapshot = await this.snapshot(sessionId, current);
-    const { files: _files, ...progress } = snapshot;
-    this.#bus.publish({ name: "upload-progress", payload: progress });
+  /** A per-file delta, not a snapshot: the realtime rooms throttle first, then build (issue #9). */
+  async #publishProgress(sessionId: string, current: string | UploadRecord | undefined) {
+    const upload = typeof current === "string" ? await this.#store.getUpload(current) : current;
+    const speed = upload ? this.#speeds.get(upload.id) : undefined;
+    this.#bus.publishProgress(progressDelta(sessionId, upload, speed, this.#now()));
   }
 
   async #maybeCompleteSession(sessionId: string): Promise<void> {
