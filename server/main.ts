@@ -15,6 +15,7 @@ import { edgeServe } from "./http/serve.ts";
 import { MemoryLocker } from "./lock/memory_locker.ts";
 import { startRealtime } from "./realtime/socket_server.ts";
 import { SqliteStore } from "./state/sqlite_store.ts";
+import type { StateStore } from "./state/store.ts";
 import { LocalDiskStorage } from "./storage/local_disk.ts";
 import { EventBus } from "./upload/event_bus.ts";
 import { seedFromStore } from "./upload/progress_delta.ts";
@@ -38,6 +39,8 @@ export interface StartOptions {
   quiet?: boolean;
   /** The service's clock (tests move it instead of waiting for leases to run out). */
   now?: () => number;
+  /** Wraps the state store (tests count its reads); the server still closes the original. */
+  wrapStore?: (store: StateStore) => StateStore;
 }
 
 export async function startServer(
@@ -46,7 +49,8 @@ export async function startServer(
 ): Promise<RunningServer> {
   await Deno.mkdir(`${config.dataDir}/uploads`, { recursive: true });
   const secret = await loadOrCreateSecret(config.dataDir, config.secret);
-  const store = new SqliteStore(`${config.dataDir}/state.db`);
+  const sqlite = new SqliteStore(`${config.dataDir}/state.db`);
+  const store = options.wrapStore?.(sqlite) ?? sqlite;
   const storage = new LocalDiskStorage(`${config.dataDir}/uploads`, {
     idleTimeoutMs: config.idleTimeoutMs,
   });
@@ -132,7 +136,7 @@ export async function startServer(
       await realtime.close();
       await server.shutdown();
       await sweeping;
-      await store.close();
+      await sqlite.close();
     },
   };
 }
