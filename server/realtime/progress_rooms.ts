@@ -63,11 +63,25 @@ export class ProgressRooms {
     else task();
   }
 
-  apply(delta: ProgressDelta): void {
+  /**
+   * `send: false` for a delta another node published and sends itself (rooms spanning nodes):
+   * it keeps this node's room exact and sends nothing; with no room here it is not needed.
+   */
+  apply(delta: ProgressDelta, options: { send?: boolean } = {}): void {
     let room = this.#rooms.get(delta.sessionId);
+    if (options.send === false) {
+      if (room && delta.kind !== "summary") {
+        const target = room;
+        this.#run(target, () => this.#learn(target, delta));
+      }
+      return;
+    }
     if (delta.kind === "session") {
       // No room: nothing to keep current; a seed reads the session when one is needed.
-      if (room) this.#run(room, () => room!.session = { ...delta.session });
+      if (room) {
+        const target = room;
+        this.#run(target, () => this.#learn(target, delta));
+      }
       return;
     }
     room ??= this.#open(delta.sessionId);
@@ -142,11 +156,7 @@ export class ProgressRooms {
     delta: Extract<ProgressDelta, { kind: "file" }>,
   ): void {
     const { file } = delta;
-    room.files.set(file.id, file);
-    if (delta.speed === undefined) room.speeds.delete(file.id);
-    else room.speeds.set(file.id, delta.speed);
-    room.at.set(file.id, Math.max(room.at.get(file.id) ?? 0, delta.at));
-    room.touched = this.#options.now();
+    this.#learn(room, delta);
     if (file.concat === "partial") return; // a part of a file, not a file watchers see
     const throttle = this.#options.throttle;
     const view = { id: file.id, progress: percent(file.offset, file.size), status: file.status };
@@ -170,6 +180,19 @@ export class ProgressRooms {
         if (throttle.shouldSend(sessionId, latest)) this.#send(sessionId, room, file.id);
       }, wait),
     );
+  }
+
+  #learn(room: Room, delta: Exclude<ProgressDelta, { kind: "summary" }>): void {
+    room.touched = this.#options.now();
+    if (delta.kind === "session") {
+      room.session = { ...delta.session };
+      return;
+    }
+    const { file } = delta;
+    room.files.set(file.id, file);
+    if (delta.speed === undefined) room.speeds.delete(file.id);
+    else room.speeds.set(file.id, delta.speed);
+    room.at.set(file.id, Math.max(room.at.get(file.id) ?? 0, delta.at));
   }
 
   #onSummary(sessionId: string, room: Room, at: number): void {
