@@ -128,26 +128,42 @@ export class ProgressRooms {
       pending: seed ? [] : null,
     };
     this.#rooms.set(sessionId, room);
-    if (!seed) return room;
+    if (seed) this.#read(sessionId, room, seed);
+    return room;
+  }
+
+  /**
+   * Reads the session and its files into `room`; what arrives meanwhile waits (after `first`),
+   * then runs in order. A room the store could not tell about is dropped once that ran, so the
+   * next delta asks again.
+   */
+  #read(sessionId: string, room: Room, seed: SeedProgress, first?: () => void): void {
+    room.pending ??= [];
     seed(sessionId).then((found) => {
       if (!found) return;
       room.session = found.session;
-      // Deltas queued meanwhile are newer than the seed or equal to it: they run after it.
-      for (const file of found.files) room.files.set(file.id, file);
+      // Deltas queued meanwhile are newer than what was read or equal to it: they run after.
+      room.files = new Map(found.files.map((file) => [file.id, file]));
     }, (error) => {
       console.error(`Reading session "${sessionId}" for its progress failed:`, error);
     }).finally(() => {
-      const tasks = room.pending ?? [];
+      const tasks = [...(first ? [first] : []), ...(room.pending ?? [])];
       room.pending = null;
-      for (const task of tasks) {
+      for (let i = 0; i < tasks.length; i++) {
+        // A task that started another read (a summary): the rest waits behind it, in order.
+        const again = room.pending as (() => void)[] | null; // set by tasks[i - 1]
+        if (again) {
+          again.push(...tasks.slice(i));
+          break;
+        }
         try {
-          task();
+          tasks[i]!();
         } catch (error) {
           console.error(`Progress of session "${sessionId}" failed:`, error);
         }
       }
+      if (!room.session && this.#rooms.get(sessionId) === room) this.#drop(sessionId);
     });
-    return room;
   }
 
   #onFile(
@@ -197,6 +213,16 @@ export class ProgressRooms {
 
   #onSummary(sessionId: string, room: Room, at: number): void {
     room.touched = this.#options.now();
+    // The session ended or changed as a whole (cancel, expiry, completion): files the service
+    // publishes no delta for (a concatenated final, another node's) count as the store says.
+    const seed = this.#options.seed;
+    if (seed && !room.pending) {
+      return this.#read(sessionId, room, seed, () => this.#summarize(sessionId, room, at));
+    }
+    this.#summarize(sessionId, room, at);
+  }
+
+  #summarize(sessionId: string, room: Room, at: number): void {
     this.#send(sessionId, room, undefined, at);
     // An ended session hears no more progress unless something changes it again, which
     // seeds a new room from the store.

@@ -24,13 +24,17 @@ function delta(f: FileState, at: number): ProgressDelta {
   return { kind: "file", sessionId: S, at, file: f };
 }
 
-/** Rooms over a real clock with a short throttle; `next(n)` resolves at the n-th payload. */
+/**
+ * Rooms over a clock the test moves, with a short throttle (its trailing timers are real, 40 ms
+ * at most); `next(n)` resolves at the n-th payload.
+ */
 function rooms(seed?: (id: string) => Promise<ProgressSeed | null>) {
   const sent: ProgressUpdateEvent[] = [];
   const waiters: { n: number; resolve: () => void }[] = [];
+  const clock = { now: 0 };
   const r = new ProgressRooms({
-    throttle: new ProgressThrottle({ now: Date.now, intervalMs: 40 }),
-    now: Date.now,
+    throttle: new ProgressThrottle({ now: () => clock.now, intervalMs: 40 }),
+    now: () => clock.now,
     emit: (payload) => {
       sent.push(payload);
       for (const w of waiters.filter((w) => sent.length >= w.n)) w.resolve();
@@ -39,17 +43,18 @@ function rooms(seed?: (id: string) => Promise<ProgressSeed | null>) {
   });
   const next = (n: number) =>
     within(new Promise<void>((resolve) => waiters.push({ n, resolve })), `payload ${n}`);
-  return { r, sent, next };
+  return { r, sent, next, clock };
 }
 
 Deno.test("progress rooms: a trailing update is built from the newest state when it leaves", async () => {
-  const { r, sent, next } = rooms();
+  const { r, sent, next, clock } = rooms();
   try {
     r.apply(delta(file("f", 100), 1));
     assert.equal(sent.length, 1);
     r.apply(delta(file("f", 200), 2)); // held back: too soon
     r.apply(delta(file("f", 350), 3)); // newer, still held back
     assert.equal(sent.length, 1);
+    clock.now = 40; // the interval has passed when the held-back update is due
     await next(2);
     assert.equal(sent[1]!.currentFile!.uploadedBytes, 350);
     assert.equal(sent[1]!.timestamp, new Date(3).toISOString());
@@ -101,6 +106,64 @@ Deno.test("progress rooms: another node's delta updates the room and sends nothi
     r.apply({ kind: "summary", sessionId: "other", at: 5 }, { send: false });
     assert.equal(r.sizes.rooms, 1);
   } finally {
+    r.close();
+  }
+});
+
+Deno.test("progress rooms: a session-level update counts files as the store says; order kept", async () => {
+  const reads: ProgressSeed[] = [
+    { session: { id: S, status: "active", announcedFileIds: [] }, files: [] },
+    {
+      // A concatenated final gets no delta of its own; the session was cancelled meanwhile.
+      session: { id: S, status: "cancelled", announcedFileIds: [] },
+      files: [file("a", 10, "cancelled"), { ...file("final", 0, "failed"), concat: "final" }],
+    },
+  ];
+  let n = 0;
+  const { r, sent, next } = rooms(() => Promise.resolve(reads[Math.min(n++, 1)]!));
+  try {
+    const order: string[] = [];
+    r.apply(delta(file("a", 10), 1));
+    await next(1);
+    r.apply({ kind: "summary", sessionId: S, at: 2 });
+    r.inOrder(S, () => order.push(`event after ${sent.length} payloads`));
+    await next(2);
+    assert.equal(n, 2, "read again for the session-level update");
+    assert.deepEqual(order, ["event after 2 payloads"]);
+    assert.equal(sent[1]!.overallStatus, "cancelled");
+    assert.equal(sent[1]!.failedFiles, 1);
+    assert.equal(r.sizes.rooms, 0, "an ended session's room is dropped");
+  } finally {
+    r.close();
+  }
+});
+
+Deno.test("progress rooms: a failed read is tried again at the next delta", async () => {
+  let n = 0;
+  const { r, sent, next } = rooms(() => {
+    n++;
+    if (n === 1) return Promise.reject(new Error("store down"));
+    return Promise.resolve({
+      session: { id: S, status: "active", announcedFileIds: [] },
+      files: [],
+    });
+  });
+  const logged = console.error;
+  const failed = Promise.withResolvers<void>();
+  console.error = () => failed.resolve();
+  try {
+    r.apply(delta(file("a", 10), 1));
+    await within(failed.promise, "the failed read to be logged");
+    // The room is dropped right after the queued work ran (microtasks, no timer).
+    for (let i = 0; i < 10 && r.sizes.rooms > 0; i++) await Promise.resolve();
+    assert.equal(r.sizes.rooms, 0, "a room the store could not tell about is dropped");
+    assert.equal(sent.length, 0, "nothing is sent without the session");
+    r.apply(delta(file("a", 20, "paused"), 2));
+    await next(1);
+    assert.equal(n, 2);
+    assert.equal(sent[0]!.currentFile!.status, "paused");
+  } finally {
+    console.error = logged;
     r.close();
   }
 });
