@@ -14,7 +14,9 @@ import { originPolicy } from "./http/origins.ts";
 import { type Edge, peerOf, ProxyPolicy } from "./http/client_address.ts";
 import { edgeServe } from "./http/serve.ts";
 import { startRealtime } from "./realtime/socket_server.ts";
+import type { StateStore } from "./state/store.ts";
 import { EventBus } from "./upload/event_bus.ts";
+import { seedFromStore } from "./upload/progress_delta.ts";
 import { UploadService } from "./upload/service.ts";
 import { widgetRoutes } from "./routes/widget.ts";
 
@@ -35,6 +37,8 @@ export interface StartOptions {
   quiet?: boolean;
   /** The service's clock (tests move it instead of waiting for leases to run out). */
   now?: () => number;
+  /** Wraps the state store (tests count its reads); the server still closes the original. */
+  wrapStore?: (store: StateStore) => StateStore;
 }
 
 export async function startServer(
@@ -43,7 +47,8 @@ export async function startServer(
 ): Promise<RunningServer> {
   const engines = await openEngines(config);
   const secret = await loadOrCreateSecret(config.dataDir, config.secret);
-  const { store, storage, locker } = engines;
+  const { storage, locker } = engines;
+  const store = options.wrapStore?.(engines.store) ?? engines.store;
   const bus = new EventBus();
   const service = new UploadService({
     store,
@@ -61,6 +66,7 @@ export async function startServer(
   const realtime = await startRealtime({
     commands: service,
     events: bus,
+    seedProgress: seedFromStore(store),
     // A pinned public origin is the page's origin behind a proxy, not the internal URL.
     isOriginAllowed: (origin, self) => isOriginAllowed(origin, proxy.publicOrigin ?? self),
     rateLimit: { events: config.socketRate, perMs: 1000 },

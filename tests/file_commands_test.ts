@@ -88,11 +88,7 @@ async function inFlight(ctx: Ctx, scope: Scope, location: string, id: string, so
   const request = streamPatch(scope, location, ctx.session.token, 0);
   const slice = 128 * KiB;
   request.body.push(source.subarray(0, slice));
-  await ctx.bus.waitFor(
-    "upload-progress",
-    (e) => e.currentFile?.id === id && e.currentFile.uploadedBytes >= slice,
-    { what: `the server to commit the first ${slice} bytes` },
-  );
+  await ctx.bus.committed(id, slice, { what: `the server to commit the first ${slice} bytes` });
   return request;
 }
 

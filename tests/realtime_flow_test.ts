@@ -103,11 +103,7 @@ async function storedSha(ctx: Ctx, watcher: Watcher, fileId: string): Promise<st
 
 /** Waits until the service committed at least `bytes` of `fileId` (its unthrottled event). */
 function committed(ctx: Ctx, fileId: string, bytes: number) {
-  return ctx.bus.waitFor(
-    "upload-progress",
-    (e) => e.currentFile?.id === fileId && e.currentFile.uploadedBytes >= bytes,
-    { what: `the service to commit ${bytes} bytes of ${fileId}` },
-  );
+  return ctx.bus.committed(fileId, bytes);
 }
 
 /** The first progress `watcher` heard of `fileId` with bytes committed. */
@@ -788,7 +784,7 @@ Deno.test("realtime: progress of a slow upload is throttled (>= 1 point per same
     const mine = (events: ProgressUpdateEvent[]) =>
       events.filter((e) => e.currentFile?.id === up.id).map((e) => e.currentFile!);
     const heard = mine(w.events.named("upload-progress"));
-    const published = mine(ctx.bus.named("upload-progress"));
+    const published = ctx.bus.fileDeltas(up.id);
     assert.ok(published.length >= STEPS / 5, `the service committed ${published.length} times`);
     assert.ok(
       heard.length <= STEPS / 4,

@@ -6,16 +6,18 @@
  *
  * Our server: every session uploads one file in `steps` PATCHes, paced so every progress
  * update clears the throttle (>= 500 ms and >= 1 % after the previous one) and is sent the
- * moment it is published. The payload's `timestamp` is taken when the server built the
- * snapshot right after the durable commit, so `Date.now() - Date.parse(timestamp)` at the
- * watcher (same machine clock) is commit -> delivery: the bus, Socket.IO, the loopback hop,
- * the public WebSocket and the client's parsing. The throttle drops updates; it never delays
- * one that is sent, which is why this p99 is the figure to hold against the 50 ms target.
+ * moment it is published. The payload's `timestamp` is when the service published the
+ * state it carries, right after the durable commit (the payload is built later, when the
+ * room's throttle sends it), so `Date.now() - Date.parse(timestamp)` at the watcher (same
+ * machine clock) is commit -> delivery: the bus, Socket.IO, the loopback hop, the public
+ * WebSocket and the client's parsing. The throttle drops updates; it never delays
+ * one that is sent, which is why this p99 is the figure to hold against the 10 ms target.
  *
  * A second phase on the same server, rooms and watchers uploads one more file per session in
  * one streaming PATCH (the widget's default): progress then comes from the server's 250 ms
- * checkpoints, and the throttle sends part of it as trailing updates, so the age of an update
- * at delivery includes the throttle's wait. Reported beside the target, not against it.
+ * checkpoints, and the throttle sends part of it as trailing updates, built from the newest
+ * committed state when they leave, so the age of an update at delivery includes the time since
+ * the last checkpoint (at most 250 ms) and never the throttle's whole wait: target p99 <= 520 ms.
  *
  * The figures depend on the disk: the server's state writes fsync on its event loop, so the
  * part also reports how long that thread was blocked in fsync, the machine's I/O and CPU
@@ -31,7 +33,10 @@ const KiB = 1024;
 
 /** The throttle's interval (protocol THROTTLE_INTERVAL_MS) plus a margin for timer jitter. */
 const MIN_GAP_MS = 520;
-const TARGET_P99_MS = 50;
+/** Issue #9's targets: commit -> watcher p99, a held-back update's age, RSS against the peer. */
+const TARGET_P99_MS = 10;
+const TARGET_AGE_P99_MS = 520;
+const TARGET_RSS_RATIO = 1.5;
 
 export interface RealtimePlan {
   rooms: number;
@@ -838,7 +843,8 @@ export const run: BenchPart = async (context) => {
     closeAll(sockets);
     await stop(peerServer);
 
-    const met = ours.progressP99Ms < TARGET_P99_MS;
+    const met = ours.progressP99Ms <= TARGET_P99_MS;
+    const ageMet = streaming.progressP99Ms <= TARGET_AGE_P99_MS;
     // VmHWM only grows: the value read after the second phase is the server's peak.
     const serverPeakRssMiB = Math.max(ours.peakRssMiB, streaming.peakRssMiB);
     const group = "real time";
@@ -848,7 +854,7 @@ export const run: BenchPart = async (context) => {
         group,
         name: `progress p99 beyond the throttle (${scale})`,
         value: `${ours.progressP99Ms} ms (peer ${peer.progressP99Ms} ms)`,
-        target: `< ${TARGET_P99_MS} ms`,
+        target: `<= ${TARGET_P99_MS} ms`,
         met,
       },
       {
@@ -870,6 +876,8 @@ export const run: BenchPart = async (context) => {
         group,
         name: "progress age at delivery, one streaming PATCH per file (p50 / p99)",
         value: `${streaming.progressP50Ms} / ${streaming.progressP99Ms} ms`,
+        target: `p99 <= ${TARGET_AGE_P99_MS} ms`,
+        met: ageMet,
       },
       {
         group,
@@ -881,6 +889,8 @@ export const run: BenchPart = async (context) => {
         group,
         name: "server peak RSS",
         value: `${serverPeakRssMiB} MiB (peer ${peer.peakRssMiB} MiB)`,
+        target: `<= ${TARGET_RSS_RATIO} x peer`,
+        met: serverPeakRssMiB <= TARGET_RSS_RATIO * peer.peakRssMiB,
       },
     ];
     const headline = (f: PhaseFigures) => ({

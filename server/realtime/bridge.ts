@@ -2,9 +2,13 @@ import type { RoomEvent } from "../../protocol/events.ts";
 import type { RoomEventSource } from "../upload/commands.ts";
 import { type RealtimeServer, roomOf } from "./handlers.ts";
 import { ProgressThrottle } from "./throttle.ts";
+import { ProgressRooms, type SeedProgress } from "./progress_rooms.ts";
+import type { ProgressDeltaSource } from "../upload/progress_delta.ts";
 
 export interface BridgeOptions {
   now: () => number;
+  /** Reads a session's files once when its progress room is first needed (the store). */
+  seed?: SeedProgress;
 }
 
 /**
@@ -14,7 +18,7 @@ export interface BridgeOptions {
  */
 export function bridgeRoomEvents(
   io: RealtimeServer,
-  events: RoomEventSource,
+  events: RoomEventSource & Partial<ProgressDeltaSource>,
   options: BridgeOptions,
 ): () => void {
   const throttle = new ProgressThrottle({ now: options.now });
@@ -28,18 +32,26 @@ export function bridgeRoomEvents(
     // pairing through a union, so the pair is passed as the union it is.
     (room.emit as EmitRoomEvent).call(room, event.name, event.payload);
   };
+  // Progress from the service's deltas: throttled first, built only when sent.
+  const rooms = new ProgressRooms({
+    throttle,
+    now: options.now,
+    emit: (payload) => send({ name: "upload-progress", payload }),
+    ...(options.seed ? { seed: options.seed } : {}),
+  });
   const cancelTrailing = (key: string) => {
     const pending = trailing.get(key);
     if (pending) clearTimeout(pending.timer);
     trailing.delete(key);
   };
 
-  const unsubscribe = events.subscribe((event) => {
+  const onEvent = (event: RoomEvent) => {
     const file = event.name === "upload-progress" ? event.payload.currentFile : undefined;
     const key = file ? `${event.payload.sessionId}/${file.id}` : null;
     if (key) cancelTrailing(key);
     else if ("fileId" in event.payload && event.payload.fileId) {
       cancelTrailing(`${event.payload.sessionId}/${event.payload.fileId}`);
+      rooms.cancelTrailing(event.payload.sessionId, event.payload.fileId);
     }
     if (admit(throttle, event)) return send(event);
     if (!file || !key) return;
@@ -50,9 +62,16 @@ export function bridgeRoomEvents(
       if (admit(throttle, event)) send(event);
     }, wait);
     trailing.set(key, { timer, event });
-  });
+  };
+  // While a session's room reads the store, its room events wait behind the deltas before them.
+  const unsubscribe = events.subscribe((event) =>
+    rooms.inOrder(event.payload.sessionId, () => onEvent(event))
+  );
+  const unsubscribeProgress = events.subscribeProgress?.((delta) => rooms.apply(delta));
   return () => {
     unsubscribe();
+    unsubscribeProgress?.();
+    rooms.close();
     for (const key of [...trailing.keys()]) cancelTrailing(key);
   };
 }

@@ -4,6 +4,8 @@ import { Server, type ServerOptions } from "socket.io";
 import type { ClientToServerEvents, ServerToClientEvents } from "../../protocol/events.ts";
 import type { RoomEventSource, SessionCommands } from "../upload/commands.ts";
 import { bridgeRoomEvents } from "./bridge.ts";
+import type { SeedProgress } from "./progress_rooms.ts";
+import type { ProgressDeltaSource } from "../upload/progress_delta.ts";
 import { type RealtimeServer, registerHandlers } from "./handlers.ts";
 import { createSocketHop } from "./hop.ts";
 import { DEFAULT_RATE_LIMIT, type RateLimit } from "../http/rate_limit.ts";
@@ -13,7 +15,10 @@ import { DEFAULT_SOCKET_LIMITS, type SocketLimits } from "./socket_limits.ts";
 
 export interface RealtimeOptions {
   commands: SessionCommands;
-  events: RoomEventSource;
+  /** Room events, and per-file progress deltas when the source has them (the EventBus). */
+  events: RoomEventSource & Partial<ProgressDeltaSource>;
+  /** Reads a session once when its progress room is first needed on this node. */
+  seedProgress?: SeedProgress;
   /** `self` is the origin the request was addressed to, which is always allowed. */
   isOriginAllowed(origin: string | null, self: string): boolean;
   now?: () => number;
@@ -67,7 +72,10 @@ export async function startRealtime(options: RealtimeOptions): Promise<Realtime>
   });
   guardInnerServer(httpServer, secret);
   registerHandlers(io, { commands: options.commands, now, rateLimit });
-  const unsubscribe = bridgeRoomEvents(io, options.events, { now });
+  const unsubscribe = bridgeRoomEvents(io, options.events, {
+    now,
+    ...(options.seedProgress ? { seed: options.seedProgress } : {}),
+  });
 
   try {
     await new Promise<void>((resolve, reject) => {

@@ -10,6 +10,7 @@ import type { EventBus } from "./event_bus.ts";
 import { extensionFor } from "./file_types.ts";
 import { type InFlight, LocalInFlight, type StopReason } from "./in_flight.ts";
 import { SpeedMeter } from "./speed.ts";
+import { sessionDelta } from "./progress_delta.ts";
 
 export type ServiceConfig = Pick<
   Config,
@@ -145,6 +146,7 @@ export class UploadContext {
       const session = await this.session(id);
       const next = await update(session);
       if (next) await this.store.putSession(next);
+      if (next) this.bus.publishProgress(sessionDelta(next, this.now()));
       return next ?? session;
     } finally {
       await lock.release();

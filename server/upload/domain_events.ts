@@ -1,5 +1,6 @@
 import type { UploadRecord } from "../state/store.ts";
 import type { UploadContext } from "./context.ts";
+import { progressDelta } from "./progress_delta.ts";
 import type { Sessions } from "./sessions.ts";
 
 /**
@@ -17,10 +18,14 @@ export class DomainEvents {
     this.#sessions = parts.sessions;
   }
 
-  async publishProgress(sessionId: string, current: string | undefined): Promise<void> {
-    const snapshot = await this.#sessions.snapshot(sessionId, current);
-    const { files: _files, ...progress } = snapshot;
-    this.#ctx.bus.publish({ name: "upload-progress", payload: progress });
+  /** A per-file delta, not a snapshot: the realtime rooms throttle first, then build (issue #9). */
+  async publishProgress(
+    sessionId: string,
+    current: string | UploadRecord | undefined,
+  ): Promise<void> {
+    const upload = typeof current === "string" ? await this.#ctx.store.getUpload(current) : current;
+    const speed = upload ? this.#ctx.speeds.get(upload.id) : undefined;
+    this.#ctx.bus.publishProgress(progressDelta(sessionId, upload, speed, this.#ctx.now()));
   }
 
   announceStarted(upload: UploadRecord): void {

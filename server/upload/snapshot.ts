@@ -9,6 +9,7 @@ import type { SessionSnapshot } from "../../protocol/session.ts";
 import { RETRYABLE } from "../../protocol/errors.ts";
 import { ENDED } from "../../protocol/status.ts";
 import type { SessionRecord, UploadRecord } from "../state/store.ts";
+import type { FileState, SessionState } from "./progress_delta.ts";
 
 /** Percent with two decimals; 0 while the length is unknown. */
 export function percent(done: number, total: number | null): number {
@@ -17,16 +18,16 @@ export function percent(done: number, total: number | null): number {
 }
 
 /** A failure the client cannot fix by resuming (wrong type, too large, ...). */
-export function isFinalFailure(upload: UploadRecord): boolean {
+export function isFinalFailure(upload: Pick<UploadRecord, "status" | "error">): boolean {
   return upload.status === "failed" && upload.error !== null && !RETRYABLE.has(upload.error.code);
 }
 
 /** No more bytes will come: completed, cancelled, or failed for good. */
-export function isTerminal(upload: UploadRecord): boolean {
+export function isTerminal(upload: Pick<UploadRecord, "status" | "error">): boolean {
   return ENDED.has(upload.status) || isFinalFailure(upload);
 }
 
-export function fileProgress(upload: UploadRecord, speed?: number): FileProgress {
+export function fileProgress(upload: FileState, speed?: number): FileProgress {
   const file: FileProgress = {
     id: upload.id,
     originalName: upload.filename,
@@ -42,11 +43,11 @@ export function fileProgress(upload: UploadRecord, speed?: number): FileProgress
 }
 
 /** Files of a session as watchers see them (tus partials are parts of a file, not files). */
-export function visibleFiles(uploads: UploadRecord[]): UploadRecord[] {
+export function visibleFiles<F extends FileState>(uploads: readonly F[]): F[] {
   return uploads.filter((u) => u.concat !== "partial");
 }
 
-function overallStatus(session: SessionRecord, files: UploadRecord[]): OverallStatus {
+function overallStatus(session: SessionState, files: FileState[]): OverallStatus {
   if (session.status === "cancelled") return "cancelled";
   if (session.status === "expired") return "failed";
   if (files.some((f) => f.status === "uploading")) return "uploading";
@@ -74,7 +75,7 @@ const MESSAGES: Record<OverallStatus, string> = {
  * refused for good is expected and has nothing stored, so a session with a refused file
  * never reads 100 % (a retryable failure keeps its committed bytes: it resumes from them).
  */
-export function trueProgress(files: UploadRecord[], status: OverallStatus): number {
+export function trueProgress(files: FileState[], status: OverallStatus): number {
   let expected = 0;
   let stored = 0;
   for (const f of files) {
@@ -98,6 +99,23 @@ export function buildSnapshot(
     message?: string;
   },
 ): SessionSnapshot {
+  const speedOf = (id: string) => options.speeds?.get(id);
+  const progress = buildProgress(session, uploads, { ...options, speedOf });
+  const files = visibleFiles(uploads);
+  return { ...progress, files: files.map((f) => fileProgress(f, speedOf(f.id))) };
+}
+
+/** The `upload-progress` payload from what is known of a session and its files. */
+export function buildProgress(
+  session: SessionState,
+  uploads: readonly FileState[],
+  options: {
+    now: number;
+    current?: string;
+    speedOf?: (id: string) => number | undefined;
+    message?: string;
+  },
+): ProgressUpdateEvent {
   const files = visibleFiles(uploads);
   const status = overallStatus(session, files);
   const failed = files.filter((f) => f.status === "failed").length;
@@ -113,9 +131,11 @@ export function buildSnapshot(
         : MESSAGES[status]),
     timestamp: new Date(options.now).toISOString(),
   };
-  const current = files.find((f) => f.id === options.current);
-  if (current) progress.currentFile = fileProgress(current, options.speeds?.get(current.id));
-  return { ...progress, files: files.map((f) => fileProgress(f, options.speeds?.get(f.id))) };
+  const current = options.current === undefined
+    ? undefined
+    : files.find((f) => f.id === options.current);
+  if (current) progress.currentFile = fileProgress(current, options.speedOf?.(current.id));
+  return progress;
 }
 
 export function buildSummary(

@@ -240,7 +240,7 @@ export class TusPatch {
     this.#ctx.speeds.record(upload.id, offset, now);
     if (renew) await this.#ctx.touch(upload.sessionId);
     if (!final && upload.sessionId && upload.concat === "none") {
-      await this.#events.publishProgress(upload.sessionId, upload.id);
+      await this.#events.publishProgress(upload.sessionId, next);
     }
     return next;
   }

@@ -1,6 +1,7 @@
 /** A real server started in-process on port 0 over a temporary data folder. */
 import { loadConfig } from "../../server/config.ts";
 import { type RunningServer, startServer } from "../../server/main.ts";
+import type { StateStore } from "../../server/state/store.ts";
 import { within } from "./deadline.ts";
 import type { Scope } from "./scope.ts";
 
@@ -29,6 +30,25 @@ export interface TestServerOptions {
   sweepEveryMs?: number;
   /** The upload service's clock (expiry and retention), e.g. `() => clock.now`. */
   now?: () => number;
+  /** Wraps the server's state store, e.g. to count its reads (see countingStore). */
+  wrapStore?: (store: StateStore) => StateStore;
+}
+
+/**
+ * A store that counts the calls of each method and otherwise is `store`: what a test reads
+ * to prove how often the server reads its state.
+ */
+export function countingStore(store: StateStore, calls: Map<string, number>): StateStore {
+  return new Proxy(store, {
+    get(target, key) {
+      const value = Reflect.get(target, key, target);
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        calls.set(String(key), (calls.get(String(key)) ?? 0) + 1);
+        return value.apply(target, args);
+      };
+    },
+  });
 }
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
@@ -46,6 +66,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       quiet: true,
       sweepEveryMs: options.sweepEveryMs,
       ...(options.now ? { now: options.now } : {}),
+      ...(options.wrapStore ? { wrapStore: options.wrapStore } : {}),
     });
   } catch (error) {
     if (owned) await Deno.remove(dataDir, { recursive: true }).catch(() => {});

@@ -8,6 +8,7 @@ import type {
 } from "../../protocol/events.ts";
 import type { ErrorPayload } from "../../protocol/errors.ts";
 import type { RoomEventSource } from "../../server/upload/commands.ts";
+import type { ProgressDelta, ProgressDeltaSource } from "../../server/upload/progress_delta.ts";
 import { DeadlineError, WAIT_MS, within } from "./deadline.ts";
 import type { Scope } from "./scope.ts";
 
@@ -15,6 +16,8 @@ export type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
 export type EventName = keyof ServerToClientEvents;
 export type Payload<E extends EventName> = Parameters<ServerToClientEvents[E]>[0];
 export type Transport = "polling" | "websocket";
+/** The name ofBus records the service's progress deltas under (not a socket event). */
+export const PROGRESS_DELTA = "progress-delta";
 
 export interface Recorded {
   name: string;
@@ -46,10 +49,46 @@ export class EventLog {
    * Records the server's domain events before the realtime throttle (what the service
    * published, not what watchers got); `stop` unsubscribes.
    */
-  static ofBus(bus: RoomEventSource): { log: EventLog; stop: () => void } {
+  static ofBus(
+    bus: RoomEventSource & Partial<ProgressDeltaSource>,
+  ): { log: EventLog; stop: () => void } {
     const log = new EventLog();
     const stop = bus.subscribe((event) => log.record(event.name, event.payload));
-    return { log, stop };
+    // The service's per-file progress news (unthrottled), under their own name.
+    const stopDeltas = bus.subscribeProgress?.((delta) => log.record(PROGRESS_DELTA, delta));
+    return {
+      log,
+      stop: () => {
+        stop();
+        stopDeltas?.();
+      },
+    };
+  }
+
+  /** The bus's progress deltas of one file so far (see ofBus). */
+  fileDeltas(fileId: string): Extract<ProgressDelta, { kind: "file" }>[] {
+    return this.all.flatMap((e) =>
+      e.name === PROGRESS_DELTA && (e.payload as ProgressDelta).kind === "file" &&
+        (e.payload as Extract<ProgressDelta, { kind: "file" }>).file.id === fileId
+        ? [e.payload as Extract<ProgressDelta, { kind: "file" }>]
+        : []
+    );
+  }
+
+  /** The first file delta (recorded or future) of `fileId` with `bytes` or more committed. */
+  committed(
+    fileId: string,
+    bytes: number,
+    options: { ms?: number; what?: string } = {},
+  ): Promise<unknown> {
+    return this.#wait(
+      PROGRESS_DELTA,
+      (p) => {
+        const d = p as ProgressDelta;
+        return d.kind === "file" && d.file.id === fileId && d.file.offset >= bytes;
+      },
+      { what: `the service to commit ${bytes} bytes of ${fileId}`, ...options },
+    );
   }
 
   record(name: string, payload: unknown): void {
@@ -81,15 +120,24 @@ export class EventLog {
     predicate: (payload: Payload<E>) => boolean = () => true,
     options: { ms?: number; from?: number; what?: string } = {},
   ): Promise<Payload<E>> {
-    const test = predicate as (payload: unknown) => boolean;
+    return await this.#wait(name, predicate as (payload: unknown) => boolean, options) as Payload<
+      E
+    >;
+  }
+
+  async #wait(
+    name: string,
+    test: (payload: unknown) => boolean,
+    options: { ms?: number; from?: number; what?: string },
+  ): Promise<unknown> {
     const seen = this.all.slice(options.from ?? 0).find((e) => e.name === name && test(e.payload));
-    if (seen) return seen.payload as Payload<E>;
+    if (seen) return seen.payload;
     const { promise, resolve } = Promise.withResolvers<unknown>();
     const waiter: Waiter = { name, predicate: test, resolve };
     this.#waiters.add(waiter);
     const ms = options.ms ?? WAIT_MS;
     try {
-      return await within(promise, options.what ?? `"${name}"`, ms) as Payload<E>;
+      return await within(promise, options.what ?? `"${name}"`, ms);
     } catch (error) {
       if (error instanceof DeadlineError) {
         const tail = this.all.slice(-12).map((e) => e.name).join(", ");
