@@ -6,10 +6,11 @@
  * missing redis-server or nginx fails the start with how to install it.
  */
 import { findNginx } from "../../tools/services/binaries.ts";
-import { startBalancer } from "../../tools/services/balancer.ts";
+import { type Balance, startBalancer } from "../../tools/services/balancer.ts";
 import { S3RVER_CREDENTIALS } from "../../tools/services/s3rver.ts";
 import { type ServerProcess, spawnServer } from "./child.ts";
 import type { Scope } from "./scope.ts";
+import { objectSha256 } from "./s3_objects.ts";
 import { freePort } from "./server.ts";
 import { findRedis, type Service, startRedis, startS3rver } from "./services.ts";
 
@@ -39,13 +40,19 @@ export interface TestCluster {
   addNode(name: string, env?: Record<string, string>): Promise<ClusterNode>;
   /** Every node's output, labelled, for an assertion message. */
   output(): string;
+  /** The sha256 (hex) of the object at `key` in the bucket, streamed back; null if absent. */
+  objectSha256(key: string): Promise<string | null>;
 }
 
 export interface ClusterOptions {
   /** How many nodes (default 2); named node-a, node-b, ... */
   nodes?: number;
-  /** Put nginx in front (default false). */
-  balancer?: boolean;
+  /**
+   * Put nginx in front (default false): true or "sticky" is `deno task cluster`'s `ip_hash`
+   * (every test client is 127.0.0.1, so one node takes everything); "round-robin" spreads
+   * the requests over the nodes.
+   */
+  balancer?: boolean | Balance;
   /** Extra environment for every node (e.g. short timeouts). */
   env?: Record<string, string>;
 }
@@ -116,6 +123,7 @@ export async function startCluster(
       dir,
       upstreams: nodes.map((n) => new URL(n.url).host),
       port: balancerPort,
+      balance: options.balancer === "round-robin" ? "round-robin" : "sticky",
     });
     balancer = { url: running.url, errorLog: `${dir}/error.log` };
   }
@@ -128,5 +136,6 @@ export async function startCluster(
     balancer,
     addNode,
     output: () => nodes.map((n) => `--- ${n.name} (${n.url})\n${n.output()}`).join("\n"),
+    objectSha256: (key) => objectSha256(s3.url, bucket, key),
   };
 }
