@@ -40,8 +40,6 @@ export interface Engines {
   stopChannel?: StopChannel<string>;
   /** The other nodes' progress deltas (a no-op channel when this is the only node). */
   progressChannel: ProgressChannel;
-  /** Configured engines this build cannot run yet (none today; kept for the start line). */
-  pending: string[];
   /** What the node runs on, for its start line. */
   describe: string;
   /** Closes what the engines opened (connections, databases), in reverse order. */
@@ -111,7 +109,6 @@ export async function openEngines(config: Config, options: EngineOptions = {}): 
         rateLimits: redis.rateLimits,
         stopChannel: redis.stopChannel,
         progressChannel: redis.progressChannel,
-        pending: [],
         describe: parts.join(", "),
         close,
       };
@@ -129,7 +126,6 @@ export async function openEngines(config: Config, options: EngineOptions = {}): 
       storage,
       locker,
       progressChannel,
-      pending: [],
       describe: config.s3
         ? `state in ${config.dataDir}, ${parts.join(", ")}`
         : `data in ${config.dataDir}`,

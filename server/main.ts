@@ -144,9 +144,6 @@ async function startOn(
 
   if (!options.quiet) {
     console.log(`h5-uploader listening on ${url} (${engines.describe}, node ${config.nodeId})`);
-    if (engines.pending.length > 0) {
-      console.warn(`${engines.pending.join(", ")}: not wired yet, this node runs embedded`);
-    }
   }
   return {
     url,
