@@ -116,6 +116,7 @@ export class TusCreation {
     }
     checkSessionGrant(principal, meta.sessionId);
     const now = this.#ctx.now();
+    let inserted = false;
     await this.#ctx.withSession(principal.sessionId, async (session) => {
       this.#ctx.checkOpen(session);
       if (meta.category !== undefined && meta.category !== session.category) {
@@ -134,9 +135,12 @@ export class TusCreation {
         // A part's bytes are checked as the final file they become (content sniff at the join).
         record.typeChecked = true;
       }
-      const uploads = await this.#ctx.store.listUploads(session.id);
+      // Not counting the record itself: after a conflict on the session this runs again.
+      const uploads = (await this.#ctx.store.listUploads(session.id))
+        .filter((u) => !inserted || u.id !== record.id);
       checkFileQuota(session, uploads, record, limits, consuming);
-      await this.#ctx.insert(record);
+      if (!inserted) await this.#ctx.insert(record);
+      inserted = true;
       return {
         ...session,
         status: "active",
