@@ -81,7 +81,7 @@ export async function checkpointKeepsPause(n: Nodes): Promise<void> {
   const read = (await n.store.getUpload(id))!;
   assert.ok(await n.store.putUpload({ ...read, status: "paused" }, { ifVersion: read.version }));
   w.body.push(w.data.subarray(65536, 2 * 65536));
-  const { error } = await within(w.answer, "node A's PATCH to stop at the pause it finds");
+  const { error } = await within(w.answer, "node A's PATCH to stop at the pause it finds", 10_000);
   assert.equal(codeOf(error), "UPLOAD_PAUSED");
   const stored = await n.store.getUpload(id);
   assert.equal(stored?.status, "paused", "the checkpoint kept the other node's pause");
@@ -100,7 +100,7 @@ export async function lapsedLeaseStops(n: Nodes, crash: () => void): Promise<voi
   });
   crash();
   w.body.push(w.data.subarray(65536, 3 * 65536));
-  const { error } = await within(w.answer, "the PATCH to stop when its lease lapsed");
+  const { error } = await within(w.answer, "the PATCH to stop when its lease lapsed", 10_000);
   assert.equal(codeOf(error), "UPLOAD_LOCKED");
   assert.deepEqual(writes, [], "no state write after the lease lapsed");
   const stored = await n.store.getUpload(id);
