@@ -285,35 +285,6 @@ export class UploadContext {
   }
 
   /**
-   * Record first, then its part, both under the upload's lock: a part without a record is
-   * then always a leftover that recovery may remove, and a recovery on another node skips
-   * the new upload while its creator holds the lock (issue #9: recovery must not remove a
-   * part another node is creating). The record is written only if absent (ifVersion 0): two
-   * nodes creating one client-chosen id cannot both win. A non-partial upload is staged
-   * under the key it will most likely finish as (S3 then copies nothing at completion).
-   */
-  async insert(record: UploadRecord): Promise<void> {
-    // tryLock, not a wait: creation may hold the session's lock, and a PATCH holding the
-    // upload's lock takes the session's to touch it; an id someone writes exists anyway.
-    const lock = await this.tryLock(`upload:${record.id}`);
-    if (!lock) throw new AppError("INVALID_REQUEST", `Upload "${record.id}" already exists`);
-    try {
-      if (!(await this.store.putUpload(record, { ifVersion: 0 }))) {
-        throw new AppError("INVALID_REQUEST", `Upload "${record.id}" already exists`);
-      }
-      try {
-        if (record.concat === "partial") await this.storage.create(record.id);
-        else await this.storage.create(record.id, { key: this.stagedKey(record) });
-      } catch (error) {
-        await this.store.deleteUpload(record.id, { ifVersion: 1 }).catch(() => {});
-        throw error;
-      }
-    } finally {
-      await lock.release();
-    }
-  }
-
-  /**
    * The key fixed at creation: the upload's creation day, and the extension its declared
    * name or type gives (completion keeps it unless the content check found another type).
    */

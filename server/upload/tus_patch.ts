@@ -4,15 +4,13 @@ import type { UploadStorage } from "../storage/storage.ts";
 import { isDiskFull } from "../storage/disk_full.ts";
 import { SNIFF_BYTES } from "./content_check.ts";
 import type { Principal } from "./principal.ts";
-import { isFinalFailure } from "./snapshot.ts";
-import { checkSize } from "./upload_rules.ts";
 import type { UploadContext } from "./context.ts";
 import type { StopReason } from "./in_flight.ts";
 import type { PatchInput } from "./api.ts";
 import type { DomainEvents } from "./domain_events.ts";
 import type { Completion } from "./completion.ts";
 import type { TusAccess } from "./tus_access.ts";
-import { WRITE_ATTEMPTS } from "./conditional.ts";
+import { beginPatch } from "./patch_begin.ts";
 import { headCheckFor } from "./head_check.ts";
 import type { CheckedType } from "./content_check.ts";
 
@@ -52,63 +50,6 @@ export class TusPatch {
     }
   }
 
-  /** The checks, then `uploading` written over the version they read (again on a conflict). */
-  async #begin(principal: Principal, id: string, input: PatchInput) {
-    for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
-      let upload = await this.#uploads.getUpload(principal, id);
-      // tus concatenation: "The Server MUST respond with 403 Forbidden to PATCH requests against a final upload URL".
-      if (upload.concat === "final") {
-        throw new AppError("INSUFFICIENT_PERMISSIONS", "A final upload cannot be patched");
-      }
-      if (upload.status === "paused") {
-        throw new AppError("UPLOAD_PAUSED", `Upload "${id}" is paused`, {
-          headers: { "Upload-Offset": String(upload.offset) },
-        });
-      }
-      if (isFinalFailure(upload) && upload.error) {
-        throw new AppError(upload.error.code, upload.error.message);
-      }
-      if (upload.sessionId) this.#ctx.checkOpen(await this.#ctx.session(upload.sessionId));
-      // tus core: "If the offsets do not match, the Server MUST respond with 409 Conflict without modifying the upload resource."
-      if (input.offset !== upload.offset) {
-        throw new AppError(
-          "OFFSET_MISMATCH",
-          `Cannot append to "${id}": offset ${input.offset} does not match ${upload.offset}`,
-          { headers: { "Upload-Offset": String(upload.offset) } },
-        );
-      }
-      const version = upload.version ?? 0;
-      if (input.uploadLength !== null) upload = this.#withLength(upload, input.uploadLength);
-      const max = this.#ctx.maxSize(upload);
-      const room = (upload.size ?? max) - upload.offset;
-      if (input.contentLength !== null && input.contentLength > room) {
-        throw new AppError(
-          "FILE_TOO_LARGE",
-          `Cannot append ${input.contentLength} bytes to "${id}": only ${room} remain`,
-        );
-      }
-      if (upload.status === "completed") return { upload, room, firstStart: false };
-      const now = this.#ctx.now();
-      const next: UploadRecord = {
-        ...upload,
-        status: "uploading",
-        error: null,
-        startedAt: upload.startedAt ?? now,
-        updatedAt: now,
-      };
-      if (await this.#ctx.store.putUpload(next, { ifVersion: version })) {
-        return {
-          upload: { ...next, version: version + 1 },
-          room,
-          firstStart: upload.startedAt === null,
-        };
-      }
-    }
-    throw new AppError("UPLOAD_LOCKED", `Upload "${id}" kept changing; retry later`, {
-      headers: { "Retry-After": "1" },
-    });
-  }
-
   async #patchLocked(
     principal: Principal,
     id: string,
@@ -116,7 +57,7 @@ export class TusPatch {
     input: PatchInput,
     lost: AbortSignal,
   ): Promise<UploadRecord> {
-    const begun = await this.#begin(principal, id, input);
+    const begun = await beginPatch(this.#ctx, this.#uploads, principal, id, input);
     const upload = begun.upload;
     const { room, firstStart } = begun;
     if (upload.status === "completed") return upload;
@@ -285,25 +226,6 @@ export class TusPatch {
       await this.#events.publishProgress(upload.sessionId, next);
     }
     return next;
-  }
-
-  /** A deferred length given now (the record is written with `uploading`). */
-  #withLength(upload: UploadRecord, length: number): UploadRecord {
-    if (upload.size !== null) {
-      if (upload.size === length) return upload;
-      throw new AppError(
-        "INVALID_REQUEST",
-        `Upload-Length of "${upload.id}" is already ${upload.size}`,
-      );
-    }
-    if (length < upload.offset) {
-      throw new AppError(
-        "INVALID_REQUEST",
-        `Upload-Length ${length} is below the offset ${upload.offset}`,
-      );
-    }
-    checkSize(upload.filename, length, this.#ctx.maxSize(upload));
-    return { ...upload, size: length };
   }
 
   /**
