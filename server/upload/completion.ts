@@ -102,7 +102,8 @@ export class Completion {
   async maybeCompleteSession(sessionId: string): Promise<void> {
     let completed: SessionRecord | null = null;
     let uploads: UploadRecord[] = [];
-    await this.#ctx.withSession(sessionId, async (session) => {
+    const { changed } = await this.#ctx.changeSession(sessionId, async (session) => {
+      completed = null; // asked again after a conflict: only the last answer counts
       if (session.status !== "active") return null;
       uploads = await this.#ctx.store.listUploads(sessionId);
       const files = visibleFiles(uploads);
@@ -114,7 +115,7 @@ export class Completion {
       completed = { ...session, status: "completed", endedAt: this.#ctx.now() };
       return completed;
     });
-    if (!completed) return;
+    if (!completed || !changed) return;
     const session: SessionRecord = completed;
     this.#ctx.bus.publish(sessionEndEvent(uploads, session, session.endedAt ?? this.#ctx.now()));
     await this.#events.publishProgress(sessionId, undefined);

@@ -227,7 +227,9 @@ export class UploadContext {
   async lock(id: string) {
     return await acquireOrLocked(this.locker, `upload:${id}`, `Upload "${id}"`, {
       ...this.lockOptions(),
-      onReleaseRequest: () => this.inFlight.stop(id, "superseded" satisfies StopReason),
+      // Asked of the holder, which is this node: published, the request could reach the
+      // next holder after it took over and end its new PATCH.
+      onReleaseRequest: () => this.inFlight.stopLocal(id, "superseded" satisfies StopReason),
     });
   }
 

@@ -153,6 +153,7 @@ export class FileCommands {
     if (await this.#ctx.store.getUpload(fileId)) return false;
     let withdrawn = false;
     await this.#ctx.withSession(sessionId, (session) => {
+      withdrawn = false; // asked again after a conflict: only the last answer counts
       if (!session.announcedFileIds.includes(fileId)) return null;
       withdrawn = true;
       return {
