@@ -166,3 +166,14 @@ export async function recoverSkipsLiveWriter(
   stored = await n.store.getUpload(live.id);
   assert.equal(stored?.status, "completed");
 }
+
+/** A cancel on node B ends node A's PATCH with UPLOAD_CANCELLED; the record stays cancelled. */
+export async function cancelOnOtherNode(n: Nodes): Promise<void> {
+  const { sessionId, principal, id } = await sessionUpload(n, "cancel-b");
+  const w = await writing(n, 0, principal, id);
+  await n.nodes[1]!.service.cancel({ sessionId, fileId: id });
+  const { error } = await within(w.answer, "node A's PATCH to end after the cancel on B", 3000);
+  assert.equal(codeOf(error), "UPLOAD_CANCELLED");
+  assert.equal((await n.store.getUpload(id))?.status, "cancelled");
+  w.body.end();
+}

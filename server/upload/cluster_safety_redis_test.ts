@@ -13,6 +13,7 @@ import { type RedisClient, redisClients } from "../../tests/support/redis_client
 import { type NodeEngines, type Nodes, startNodes } from "../testing/nodes.ts";
 import type { StopReason } from "./in_flight.ts";
 import {
+  cancelOnOtherNode,
   checkpointKeepsPause,
   lapsedLeaseStops,
   NODE_ENV,

@@ -9,6 +9,7 @@ import { MemoryStore } from "../state/memory_store.ts";
 import { startNodes } from "../testing/nodes.ts";
 import type { StopReason } from "./in_flight.ts";
 import {
+  cancelOnOtherNode,
   checkpointKeepsPause,
   lapsedLeaseStops,
   NODE_ENV,
@@ -69,4 +70,11 @@ Deno.test("recover() on node B leaves node A's upload alone and recovers a dead 
   });
   const dead = new MemoryLocker({ backend, leaseMs: 300 });
   await recoverSkipsLiveWriter(n, { locker: dead, crash: () => dead.crash() });
+});
+
+Deno.test("two nodes - a cancel on node B ends node A's PATCH with UPLOAD_CANCELLED", async () => {
+  await using n = await startNodes(2, { env: NODE_ENV });
+  await cancelOnOtherNode(n);
+});
+  await oneCreationPerId(n);
 });
