@@ -97,3 +97,7 @@ Deno.test("redis - recover() on node B leaves node A's upload alone, recovers a 
     await recoverSkipsLiveWriter(n, { locker, crash: () => dead.crash() });
   });
 });
+
+Deno.test("redis - a cancel on node B ends node A's PATCH with UPLOAD_CANCELLED", async () => {
+  await onRedis(2, (n) => cancelOnOtherNode(n));
+});

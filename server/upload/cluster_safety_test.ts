@@ -76,5 +76,3 @@ Deno.test("two nodes - a cancel on node B ends node A's PATCH with UPLOAD_CANCEL
   await using n = await startNodes(2, { env: NODE_ENV });
   await cancelOnOtherNode(n);
 });
-  await oneCreationPerId(n);
-});
