@@ -177,3 +177,19 @@ export async function cancelOnOtherNode(n: Nodes): Promise<void> {
   assert.equal((await n.store.getUpload(id))?.status, "cancelled");
   w.body.end();
 }
+
+/** A sweep on node B that expires the session ends node A's PATCH with 410 UPLOAD_EXPIRED. */
+export async function expiryOnOtherNode(n: Nodes): Promise<void> {
+  const { sessionId, principal, id } = await sessionUpload(n, "expire-b");
+  const w = await writing(n, 0, principal, id);
+  n.clock.now += n.config.sessionTimeoutMs + 1000;
+  await n.nodes[1]!.service.sweep();
+  const { error } = await within(w.answer, "node A's PATCH to end after the sweep on B", 3000);
+  assert.equal(codeOf(error), "UPLOAD_EXPIRED");
+  assert.equal((error as AppError).status, 410);
+  const stored = await n.store.getUpload(id);
+  assert.equal(stored?.status, "failed");
+  assert.equal(stored?.error?.code, "SESSION_TIMEOUT");
+  assert.equal((await n.store.getSession(sessionId))?.status, "expired");
+  w.body.end();
+}

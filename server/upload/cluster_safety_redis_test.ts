@@ -15,6 +15,7 @@ import type { StopReason } from "./in_flight.ts";
 import {
   cancelOnOtherNode,
   checkpointKeepsPause,
+  expiryOnOtherNode,
   lapsedLeaseStops,
   NODE_ENV,
   oneSweeper,
@@ -100,4 +101,8 @@ Deno.test("redis - recover() on node B leaves node A's upload alone, recovers a 
 
 Deno.test("redis - a cancel on node B ends node A's PATCH with UPLOAD_CANCELLED", async () => {
   await onRedis(2, (n) => cancelOnOtherNode(n));
+});
+
+Deno.test("redis - a sweep on node B that expires the session ends A's PATCH with 410", async () => {
+  await onRedis(2, (n) => expiryOnOtherNode(n));
 });

@@ -11,6 +11,7 @@ import type { StopReason } from "./in_flight.ts";
 import {
   cancelOnOtherNode,
   checkpointKeepsPause,
+  expiryOnOtherNode,
   lapsedLeaseStops,
   NODE_ENV,
   oneSweeper,
@@ -75,4 +76,9 @@ Deno.test("recover() on node B leaves node A's upload alone and recovers a dead 
 Deno.test("two nodes - a cancel on node B ends node A's PATCH with UPLOAD_CANCELLED", async () => {
   await using n = await startNodes(2, { env: NODE_ENV });
   await cancelOnOtherNode(n);
+});
+
+Deno.test("two nodes - a sweep on node B that expires the session ends A's PATCH with 410", async () => {
+  await using n = await startNodes(2, { env: NODE_ENV });
+  await expiryOnOtherNode(n);
 });
