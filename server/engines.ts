@@ -22,6 +22,7 @@ import { SqliteStore } from "./state/sqlite_store.ts";
 import { LocalDiskStorage } from "./storage/local_disk.ts";
 import { S3Storage } from "./storage/s3/s3_storage.ts";
 import type { UploadStorage } from "./storage/storage.ts";
+import type { StopReason } from "./upload/in_flight.ts";
 
 export { EngineStartError };
 
@@ -37,7 +38,7 @@ export interface Engines {
   /** Shared buckets for sessions, handshakes and file commands; undefined: this node's own. */
   rateLimits?: RateLimitStore;
   /** Stop requests that reach the node holding an upload's PATCH; undefined: in-process. */
-  stopChannel?: StopChannel<string>;
+  stopChannel?: StopChannel<StopReason>;
   /** The other nodes' progress deltas (a no-op channel when this is the only node). */
   progressChannel: ProgressChannel;
   /** What the node runs on, for its start line. */
@@ -46,12 +47,9 @@ export interface Engines {
   close(): Promise<void>;
 }
 
-export interface EngineOptions {
-  /** The lease of upload and session locks (H5_LOCK_LEASE_MS); default the locker's. */
-  leaseMs?: number;
-}
-
-export async function openEngines(config: Config, options: EngineOptions = {}): Promise<Engines> {
+export async function openEngines(config: Config): Promise<Engines> {
+  // The service passes H5_LOCK_LEASE_MS with every acquire; the lockers default to it too.
+  const leaseMs = config.lockLeaseMs;
   const closers: { what: string; close: () => Promise<unknown> | unknown }[] = [];
   const close = async () => {
     for (const { what, close } of closers.reverse()) {
@@ -95,10 +93,7 @@ export async function openEngines(config: Config, options: EngineOptions = {}): 
     }
 
     if (config.redis) {
-      const redis = await openRedis(config.redis, {
-        node: config.nodeId,
-        ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
-      });
+      const redis = await openRedis(config.redis, { node: config.nodeId, leaseMs });
       closers.push({ what: "the redis engines", close: () => redis.close() });
       parts.push(`state, locks and rooms in redis ${maskedRedisUrl(config.redis.url)}`);
       return {
@@ -116,9 +111,7 @@ export async function openEngines(config: Config, options: EngineOptions = {}): 
     await Deno.mkdir(config.dataDir, { recursive: true });
     const store = new SqliteStore(`${config.dataDir}/state.db`);
     closers.push({ what: "the state database", close: () => store.close() });
-    const locker = new MemoryLocker(
-      options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs },
-    );
+    const locker = new MemoryLocker({ leaseMs });
     const progressChannel = new MemoryProgressChannel();
     closers.push({ what: "the progress channel", close: () => progressChannel.close() });
     return {

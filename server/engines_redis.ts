@@ -18,13 +18,14 @@ import type { RateLimitStore } from "./http/rate_limit_store.ts";
 import type { RedisClient } from "./lock/redis_locker.ts";
 import { RedisLocker } from "./lock/redis_locker.ts";
 import { RedisStateStore } from "./state/redis_store.ts";
+import type { StopReason } from "./upload/in_flight.ts";
 import { EngineStartError } from "./engine_start_error.ts";
 
 export interface RedisEngines {
   store: RedisStateStore;
   locker: RedisLocker;
   rateLimits: RateLimitStore;
-  stopChannel: StopChannel<string>;
+  stopChannel: StopChannel<StopReason>;
   progressChannel: ProgressChannel;
   adapter: ServerOptions["adapter"];
   close(): Promise<void>;
@@ -121,7 +122,7 @@ export async function openRedis(
     opened.push(() => locker.close());
     const rateLimits = new RedisRateLimitStore(client);
     opened.push(() => rateLimits.close());
-    const stopChannel = await RedisStopChannel.start<string>({ client, subscriber });
+    const stopChannel = await RedisStopChannel.start<StopReason>({ client, subscriber });
     opened.push(() => stopChannel.close());
     const progressChannel = await RedisProgressChannel.start({
       client,

@@ -70,6 +70,7 @@ async function startOn(
     bus,
     tokens: new TokenSigner(secret),
     config,
+    ...(engines.stopChannel ? { stopChannel: engines.stopChannel } : {}),
     ...(options.now ? { now: options.now } : {}),
   });
   await service.recover();
@@ -96,6 +97,7 @@ async function startOn(
     sessionRate: config.sessionRate,
     commandRate: { events: config.socketRate, perMs: 1000 },
     idleTimeoutMs: config.idleTimeoutMs,
+    ...(engines.rateLimits ? { rateLimits: engines.rateLimits } : {}),
   };
   if (options.extra) appOptions.extra = options.extra;
   const app = createApp(appOptions);

@@ -30,8 +30,9 @@ Deno.test("cluster kill: kill -9 of node A mid-PATCH resumes through node B from
   scoped(async (scope) => {
     const cluster = await startCluster(scope, {
       nodes: 2,
-      // B's PATCH waits for A's lease to lapse rather than answering 423 UPLOAD_LOCKED.
-      env: { H5_LOCK_TIMEOUT_MS: "30000" },
+      // A's lock lapses 2 s after A died (renewed every lease/3 while A lived), and B's PATCH
+      // waits for that rather than answering 423 UPLOAD_LOCKED.
+      env: { H5_LOCK_LEASE_MS: "2000", H5_LOCK_TIMEOUT_MS: "30000" },
     });
     const [a, b] = cluster.nodes;
     assert.ok(a && b);

@@ -159,9 +159,6 @@ Deno.test("cluster nodes: three nodes share state, rooms, tokens and stops", asy
 
     await t.step({
       name: "(c) a pause sent to B ends A's in-flight PATCH with 423 within 3 s",
-      // Needs i9-safe's published stop requests (ServiceDeps.stopChannel): without them the
-      // pause reaches A only as a lock release request and A answers 423 UPLOAD_LOCKED.
-      ignore: true,
       fn: async () => {
         const session = await createSession(a.url);
         const onB = await watch(scope, b, session);

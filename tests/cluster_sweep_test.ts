@@ -29,9 +29,6 @@ async function expiring(scope: Scope, cluster: TestCluster) {
 
 Deno.test({
   name: "cluster sweep: three nodes sweeping publish one session-error per expired session",
-  // Needs i9-safe's one sweeper per item (publish only on a real transition): today every
-  // node's sweep publishes its own session-error for the same session.
-  ignore: true,
   fn: () =>
     scoped(async (scope) => {
       // Every node sweeps every 250 ms (a tenth of the timeout, at least 250 ms; main.ts).
