@@ -55,6 +55,11 @@ export interface ClusterOptions {
   balancer?: boolean | Balance;
   /** Extra environment for every node (e.g. short timeouts). */
   env?: Record<string, string>;
+  /**
+   * Where the files go: "s3" (default, the s3rver's bucket) or "shared-disk" (no bucket:
+   * every node gets the same H5_DATA_DIR, as machines mounting one folder would).
+   */
+  files?: "s3" | "shared-disk";
 }
 
 const NAMES = "abcdefghijklmnopqrstuvwxyz";
@@ -71,12 +76,20 @@ export async function startCluster(
   const bucket = "h5-test";
   const secret = crypto.randomUUID();
   const balancerPort = nginx ? freePort() : null;
+  const sharedDisk = options.files === "shared-disk";
+  let sharedDir: string | null = null;
+  if (sharedDisk) {
+    const dir = sharedDir = await Deno.makeTempDir({ prefix: "h5-shared-" });
+    scope.defer("remove the shared data folder", () => Deno.remove(dir, { recursive: true }));
+  }
   const shared: Record<string, string> = {
     H5_REDIS_URL: redis.url,
-    H5_S3_ENDPOINT: s3.url,
-    H5_S3_BUCKET: bucket,
-    H5_S3_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
-    H5_S3_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+    ...(sharedDisk ? {} : {
+      H5_S3_ENDPOINT: s3.url,
+      H5_S3_BUCKET: bucket,
+      H5_S3_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+      H5_S3_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+    }),
     H5_SECRET: secret,
     ...(balancerPort === null ? {} : {
       H5_PUBLIC_URL: `http://127.0.0.1:${balancerPort}`,
@@ -87,8 +100,11 @@ export async function startCluster(
 
   const nodes: ClusterNode[] = [];
   const addNode = async (name: string, env: Record<string, string> = {}) => {
-    const dataDir = await Deno.makeTempDir({ prefix: `h5-${name}-` });
-    scope.defer(`remove ${name}'s data folder`, () => Deno.remove(dataDir, { recursive: true }));
+    let dataDir = sharedDir;
+    if (dataDir === null) {
+      const own = dataDir = await Deno.makeTempDir({ prefix: `h5-${name}-` });
+      scope.defer(`remove ${name}'s data folder`, () => Deno.remove(own, { recursive: true }));
+    }
     const process = await spawnServer(scope, dataDir, freePort(), {
       ...shared,
       H5_NODE_ID: name,
