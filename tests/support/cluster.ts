@@ -64,6 +64,25 @@ export interface ClusterOptions {
 
 const NAMES = "abcdefghijklmnopqrstuvwxyz";
 
+/**
+ * A node on a free port. A port found free can be taken by another process before the node
+ * binds it (other tests and helpers start servers on this machine too): such a start stops
+ * with "already in use" at once, and is tried again on another port.
+ */
+async function spawnNode(
+  scope: Scope,
+  dataDir: string,
+  env: Record<string, string>,
+): Promise<ServerProcess> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await spawnServer(scope, dataDir, freePort(), env);
+    } catch (error) {
+      if (attempt >= 3 || !/is already in use/.test(String(error))) throw error;
+    }
+  }
+}
+
 export async function startCluster(
   scope: Scope,
   options: ClusterOptions = {},
@@ -105,11 +124,7 @@ export async function startCluster(
       const own = dataDir = await Deno.makeTempDir({ prefix: `h5-${name}-` });
       scope.defer(`remove ${name}'s data folder`, () => Deno.remove(own, { recursive: true }));
     }
-    const process = await spawnServer(scope, dataDir, freePort(), {
-      ...shared,
-      H5_NODE_ID: name,
-      ...env,
-    });
+    const process = await spawnNode(scope, dataDir, { ...shared, H5_NODE_ID: name, ...env });
     const node: ClusterNode = {
       name,
       url: process.url,
