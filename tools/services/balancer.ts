@@ -17,7 +17,15 @@ export interface BalancerOptions {
   port?: number;
   /** Where nginx writes its errors (default `<dir>/error.log`). */
   errorLog?: string;
+  /**
+   * "sticky" (default): `ip_hash`, as production wants for Socket.IO's long-polling.
+   * "round-robin": each request to the next node; tests whose clients are all 127.0.0.1 use
+   * it to spread requests (WebSocket-only watchers need no stickiness).
+   */
+  balance?: Balance;
 }
+
+export type Balance = "sticky" | "round-robin";
 
 export interface RunningBalancer extends Managed {
   port: number;
@@ -26,9 +34,10 @@ export interface RunningBalancer extends Managed {
 
 /** The nginx.conf of a balancer listening on 127.0.0.1:`port`. */
 export function balancerConf(
-  options: { dir: string; upstreams: string[]; port: number; errorLog: string },
+  options: { dir: string; upstreams: string[]; port: number; errorLog: string; balance?: Balance },
 ): string {
   const { dir } = options;
+  const sticky = options.balance !== "round-robin";
   // proxy_set_header is inherited only by a block that sets none itself: both locations
   // repeat the forwarding headers (H5_TRUST_PROXY believes them from this address).
   const forwarded = `proxy_set_header Host $http_host;
@@ -53,7 +62,7 @@ http {
     # polling session must reach the node that holds it. WebSockets stay on the node that
     # took the upgrade, and every tus or API request may go to any node once the nodes share
     # Redis and S3. On one machine every client is 127.0.0.1, so one node takes them all.
-    ip_hash;
+    ${sticky ? "ip_hash;" : "# round-robin: requests spread over the nodes (no polling)"}
 ${options.upstreams.map((u) => `    server ${u};`).join("\n")}
     keepalive 32;
   }
