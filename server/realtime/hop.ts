@@ -11,6 +11,7 @@ import { HOP_SECRET_HEADER } from "./inner_guard.ts";
 import { capBody } from "./body_cap.ts";
 import { DEFAULT_SOCKET_LIMITS, type SocketLimits } from "./socket_limits.ts";
 import { WebSocketPipe } from "./ws_pipe.ts";
+import type { EngineUpgrade } from "./engine_attach.ts";
 
 export interface SocketHopOptions {
   internalPort: number;
@@ -23,6 +24,11 @@ export interface SocketHopOptions {
   isOriginAllowed(origin: string | null, self: string): boolean;
   /** Aborting it fails in-flight polls, closes piped sockets and the hop's HTTP client. */
   signal?: AbortSignal;
+  /**
+   * Hands public WebSockets to the in-process engine.io server (engine_attach.ts) instead
+   * of piping each to the internal server over a second, loopback WebSocket.
+   */
+  engineUpgrade?: EngineUpgrade;
 }
 
 export type SocketHop = (req: Request, info: Deno.ServeHandlerInfo) => Promise<Response>;
@@ -59,7 +65,7 @@ export function createSocketHop(options: SocketHopOptions): SocketHop {
   // A private client so closing the hop also drops its keep-alive connections, which would
   // otherwise hold the internal `node:http` server open.
   const client = Deno.createHttpClient({});
-  const pipes = new Set<WebSocketPipe>();
+  const pipes = new Set<{ close(code: number, reason: string): void }>();
   let closed = false;
   const shutdown = () => {
     closed = true;
@@ -89,19 +95,28 @@ export function createSocketHop(options: SocketHopOptions): SocketHop {
           origin,
         );
       }
-      const inner = `ws://127.0.0.1:${internalPort}${url.pathname}${url.search}`;
       const headers = forwardHeaders(req.headers, address, true, secret);
-      let pipe: WebSocketPipe;
-      try {
-        pipe = new WebSocketPipe(req, inner, headers, limits, () => {
-          pipes.delete(pipe);
-          const left = (socketsPer.get(key) ?? 1) - 1;
-          if (left > 0) socketsPer.set(key, left);
-          else socketsPer.delete(key);
-        });
-      } catch {
-        // Not a valid upgrade request (e.g. no Sec-WebSocket-Key): nothing was opened.
-        return errorResponse(new AppError("INVALID_REQUEST"), origin);
+      let pipe: { response: Response; close(code: number, reason: string): void };
+      const onDone = () => {
+        pipes.delete(pipe);
+        const left = (socketsPer.get(key) ?? 1) - 1;
+        if (left > 0) socketsPer.set(key, left);
+        else socketsPer.delete(key);
+      };
+      if (options.engineUpgrade) {
+        // In process: the secret proves nothing here and must not reach handlers.
+        headers.delete(HOP_SECRET_HEADER);
+        const upgraded = options.engineUpgrade(req, headers, limits, onDone);
+        if (upgraded instanceof AppError) return errorResponse(upgraded, origin);
+        pipe = upgraded;
+      } else {
+        const inner = `ws://127.0.0.1:${internalPort}${url.pathname}${url.search}`;
+        try {
+          pipe = new WebSocketPipe(req, inner, headers, limits, onDone);
+        } catch {
+          // Not a valid upgrade request (e.g. no Sec-WebSocket-Key): nothing was opened.
+          return errorResponse(new AppError("INVALID_REQUEST"), origin);
+        }
       }
       socketsPer.set(key, open + 1);
       pipes.add(pipe);
