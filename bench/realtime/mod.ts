@@ -163,7 +163,11 @@ function freePort(): number {
   return port;
 }
 
-async function startOurServer(dataDir: string, connections: number): Promise<Child> {
+async function startOurServer(
+  dataDir: string,
+  connections: number,
+  rooms: number,
+): Promise<Child> {
   const port = freePort();
   const inspectPort = PROFILE_DIR ? freePort() : undefined;
   const flags = inspectPort ? [`--inspect=127.0.0.1:${inspectPort}`] : [];
@@ -182,7 +186,8 @@ async function startOurServer(dataDir: string, connections: number): Promise<Chi
     // Every watcher here shares one address: handshakes would otherwise take 30 a second.
     H5_SOCKET_RATE: String(Math.max(1000, connections * 2)),
     H5_MAX_SOCKETS_PER_IP: String(connections + 16),
-    H5_MAX_CONNECTIONS_PER_IP: String(connections + 64),
+    // Each room's upload holds a connection too, which a run without watchers must allow.
+    H5_MAX_CONNECTIONS_PER_IP: String(Math.max(connections, 2 * rooms) + 64),
   });
   return { ...child, url: `http://127.0.0.1:${port}`, ...(inspectPort ? { inspectPort } : {}) };
 }
@@ -853,7 +858,7 @@ export const run: BenchPart = async (context) => {
       } KiB PATCHes per room every ${plan.intervalMs} ms`,
     );
 
-    const server = await startOurServer(dataDir, connections);
+    const server = await startOurServer(dataDir, connections, plan.rooms);
     children.push(server);
     const chunk = randomBytes(plan.chunkBytes);
     const sessions = await createSessions(server.url, plan.rooms);

@@ -1,9 +1,10 @@
 /**
  * The public side of Socket.IO. Uploads need `Deno.serve` on the public port, while the
  * `socket.io` server needs a `node:http` server, so the public handler hops every
- * `/socket.io/` request to a loopback-only internal server: long-polling through `fetch`,
- * WebSockets through a pair of sockets piped frame by frame. Origin policy and CORS are
- * decided here, before anything reaches the internal server.
+ * `/socket.io/` request to a loopback-only internal server: long-polling through `fetch`;
+ * WebSockets are handed to that server's engine.io in process (`engineUpgrade`,
+ * engine_attach.ts), or without it piped frame by frame to a second, loopback WebSocket
+ * (ws_pipe.ts). Origin policy and CORS are decided here, before anything reaches Socket.IO.
  */
 import { AppError } from "../errors.ts";
 import { type ClientKeyOf, peerAddress } from "./client_address.ts";
