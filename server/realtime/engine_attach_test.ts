@@ -79,3 +79,28 @@ Deno.test("in process: a string under 64 Ki characters but above 64 KiB in UTF-8
   const event = await within(closed, "the close after a big message");
   assert.deepEqual([event.code, event.reason], [1009, "message too big"]);
 });
+
+Deno.test("in process: more than maxBufferedBytes received within a second closes with 1008", async () => {
+  await using h = await Harness.start({ limits: { maxBufferedBytes: 64 * 1024 } });
+  const ws = new WebSocket(
+    `${
+      h.url.replace("http", "ws")
+    }/socket.io/?EIO=4&transport=websocket&sessionId=${SESSION_A}&clientType=web`,
+  );
+  const closed = new Promise<CloseEvent>((resolve) => ws.onclose = resolve);
+  const connected = new Promise<void>((resolve) =>
+    ws.addEventListener("message", (e) => {
+      if (typeof e.data === "string" && e.data.startsWith("40")) resolve();
+    })
+  );
+  await within(new Promise((resolve) => ws.onopen = resolve), "the websocket to open");
+  ws.send(`40${JSON.stringify({ token: `good-${SESSION_A}` })}`);
+  await within(connected, "the socket.io CONNECT answer");
+  // Five events of 14 KiB: within the event rate; the fifth takes the total 6 KiB above
+  // 64 KiB (the refill in the meantime is a few hundred bytes). It is the last one sent: a
+  // frame after the close would make the runtime drop the connection, not answer the close.
+  const event = `42["no-such-event","${"x".repeat(14 * 1024)}"]`;
+  for (let i = 0; i < 5; i++) ws.send(event);
+  const close = await within(closed, "the close of a flooding socket");
+  assert.deepEqual([close.code, close.reason], [1008, "too much incoming data"]);
+});

@@ -7,6 +7,10 @@
  *
  * The same limits as the pipe's (socket_limits.ts): a message above `maxMessageBytes` closes
  * with 1009 and never reaches engine.io; more than `maxBufferedBytes` unsent closes with 1008.
+ * And one the pipe had by accident: its loopback socket closed a flood once 1 MiB waited for
+ * the internal server, before Socket.IO parsed much of it; in process every message is parsed
+ * at once, so more than `maxBufferedBytes` received within a second closes with 1008 (a flood
+ * of 60 KB events held 30-80 MB of parsed garbage before the event rate limit ended it).
  */
 import { EventEmitter } from "node:events";
 import { Buffer } from "node:buffer";
@@ -22,6 +26,9 @@ export class EngineWebSocket extends EventEmitter {
   #done = false;
   #attached = false;
   #closeEmitted = false;
+  /** Bytes the peer may still send: refilled at `maxBufferedBytes` a second, up to that. */
+  #inbound: number;
+  #inboundAt = performance.now();
 
   /** `onOpen` hands the socket to engine.io; nothing reaches engine.io before it ran. */
   constructor(ws: WebSocket, limits: SocketLimits, onOpen: () => void, onDone: () => void) {
@@ -29,6 +36,7 @@ export class EngineWebSocket extends EventEmitter {
     this.#ws = ws;
     this.#limits = limits;
     this.#onDone = onDone;
+    this.#inbound = limits.maxBufferedBytes;
     ws.binaryType = "arraybuffer";
     ws.onopen = () => {
       this.#attached = true;
@@ -88,11 +96,24 @@ export class EngineWebSocket extends EventEmitter {
     if (this.#done) return;
     if (typeof data === "string") {
       if (utf8Above(data, this.#limits.maxMessageBytes)) return this.#tooBig();
+      if (this.#flooding(data.length)) return;
       this.emit("message", data, false);
     } else if (data instanceof ArrayBuffer) {
       if (data.byteLength > this.#limits.maxMessageBytes) return this.#tooBig();
+      if (this.#flooding(data.byteLength)) return;
       this.emit("message", Buffer.from(data), true);
     }
+  }
+
+  #flooding(bytes: number): boolean {
+    const max = this.#limits.maxBufferedBytes;
+    const at = performance.now();
+    this.#inbound = Math.min(max, this.#inbound + ((at - this.#inboundAt) * max) / 1000);
+    this.#inboundAt = at;
+    this.#inbound -= bytes;
+    if (this.#inbound >= 0) return false;
+    this.close(CLOSE.FLOOD.code, CLOSE.FLOOD.reason);
+    return true;
   }
 
   #tooBig(): void {
@@ -109,10 +130,17 @@ export class EngineWebSocket extends EventEmitter {
 /**
  * Whether a string's UTF-8 size is above `max` (engine.io's maxHttpBufferSize counts bytes,
  * and nothing behind this socket counts again). Its UTF-16 length is a lower bound and three
- * times that an upper one, so most messages are decided without encoding.
+ * times that an upper one, so most messages are decided without encoding; the others are
+ * encoded into one reused buffer (a fresh copy per message cost a flood 30-90 MB of garbage).
  */
 function utf8Above(data: string, max: number): boolean {
   if (data.length > max) return true;
   if (data.length * 3 <= max) return false;
-  return new TextEncoder().encode(data).byteLength > max;
+  if (scratch.length !== max + 1) scratch = new Uint8Array(max + 1);
+  // One byte past `max`: a string that does not fit, or fills it, is above.
+  const { read, written } = encoder.encodeInto(data, scratch);
+  return read < data.length || written > max;
 }
+
+const encoder = new TextEncoder();
+let scratch = new Uint8Array(0);
