@@ -10,6 +10,7 @@ import { isSettled, TOUCH_EVERY_MS, type UploadContext } from "./context.ts";
 import type { StopReason } from "./in_flight.ts";
 import type { DomainEvents } from "./domain_events.ts";
 import type { FileCommands } from "./file_commands.ts";
+import { storageKey } from "./storage_key.ts";
 
 /**
  * Maintenance: recovery after a crash, and the sweep (expiry of sessions and uploads, retention).
@@ -240,7 +241,7 @@ export class Maintenance {
     // and the next, where records finished before keys were fixed at creation keep theirs.
     const days = [upload.createdAt, upload.updatedAt, upload.updatedAt + 86_400_000];
     for (const at of days) {
-      const key = this.#ctx.storageKey(upload, at);
+      const key = storageKey(upload, at);
       if ((await this.#ctx.storage.stat(key)) === upload.size) {
         await this.#ctx.updateUpload(
           upload.id,

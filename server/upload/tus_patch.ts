@@ -13,6 +13,7 @@ import type { TusAccess } from "./tus_access.ts";
 import { beginPatch } from "./patch_begin.ts";
 import { headCheckFor } from "./head_check.ts";
 import type { CheckedType } from "./content_check.ts";
+import { stateError } from "./state_errors.ts";
 
 /**
  * tus PATCH: append under the upload's lock, checkpoints committing offsets, deferred length,
@@ -121,7 +122,7 @@ export class TusPatch {
 
     // The head check said no: today's type rejection (the part goes, the upload fails).
     if (result.stop === "rejected") {
-      if (current.status !== "uploading") throw this.#ctx.stateError(current);
+      if (current.status !== "uploading") throw stateError(current);
       return await this.#completion.rejectContent(current);
     }
     if (
@@ -154,7 +155,7 @@ export class TusPatch {
       });
     }
     // Paused, cancelled or expired by another node meanwhile: answered by that state.
-    if (current.status !== "uploading") throw this.#ctx.stateError(current);
+    if (current.status !== "uploading") throw stateError(current);
 
     if (stop === "type") return await this.#completion.rejectContent(current);
     if (stop === "pause") {
