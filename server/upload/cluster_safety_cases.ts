@@ -133,7 +133,7 @@ export async function recoverSkipsLiveWriter(
   const torn = fileBytes(4096);
   await n.storage.write(gone.id, new Blob([torn]).stream(), { offset: 0, maxBytes: 4096 });
   const goneRecord = (await n.store.getUpload(gone.id))!;
-  await n.store.putUpload({ ...goneRecord, status: "uploading" });
+  await n.store.putUpload({ ...goneRecord, status: "uploading", writing: true });
   await dead.locker.acquire(`upload:${gone.id}`);
   dead.crash();
 
@@ -165,6 +165,40 @@ export async function recoverSkipsLiveWriter(
   assert.equal(record?.status, "completed");
   stored = await n.store.getUpload(live.id);
   assert.equal(stored?.status, "completed");
+}
+
+/**
+ * Between two PATCHes (the first served by node A) the lock is free and the upload is
+ * `uploading`: a node that starts then (recover()) leaves it so, and no watcher hears a
+ * failure; the next chunk goes through that node.
+ */
+export async function recoverLeavesUploadBetweenPatches(n: Nodes): Promise<void> {
+  const { principal, id } = await sessionUpload(n, "between");
+  const data = fileBytes(SIZE);
+  const half = SIZE / 2;
+  const chunk = (from: number, to: number) => ({
+    body: new Blob([data.subarray(from, to)]).stream(),
+    input: { offset: from, contentLength: to - from, uploadLength: null, checksum: null },
+  });
+  const first = chunk(0, half);
+  const after = await n.nodes[0]!.service.patch(principal, id, first.body, first.input);
+  assert.equal(after.status, "uploading");
+  assert.equal(after.offset, half);
+
+  await n.nodes[1]!.service.recover();
+  const stored = await n.store.getUpload(id);
+  assert.equal(
+    stored?.status,
+    "uploading",
+    `recover() on B wrote ${JSON.stringify(stored?.error)}`,
+  );
+  assert.equal(stored?.offset, half);
+  const failures = n.nodes.flatMap((node) => node.events.filter((e) => e.name === "upload-failed"));
+  assert.deepEqual(failures, [], "no watcher hears a failure");
+
+  const second = chunk(half, SIZE);
+  const done = await n.nodes[1]!.service.patch(principal, id, second.body, second.input);
+  assert.equal(done.status, "completed");
 }
 
 /** A cancel on node B ends node A's PATCH with UPLOAD_CANCELLED; the record stays cancelled. */

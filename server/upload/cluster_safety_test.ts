@@ -16,6 +16,7 @@ import {
   NODE_ENV,
   oneSweeper,
   pauseOnOtherNode,
+  recoverLeavesUploadBetweenPatches,
   recoverSkipsLiveWriter,
 } from "./cluster_safety_cases.ts";
 
@@ -81,4 +82,9 @@ Deno.test("two nodes - a cancel on node B ends node A's PATCH with UPLOAD_CANCEL
 Deno.test("two nodes - a sweep on node B that expires the session ends A's PATCH with 410", async () => {
   await using n = await startNodes(2, { env: NODE_ENV });
   await expiryOnOtherNode(n);
+});
+
+Deno.test("two nodes - recover() on node B leaves an upload between two PATCHes uploading", async () => {
+  await using n = await startNodes(2, { env: NODE_ENV });
+  await recoverLeavesUploadBetweenPatches(n);
 });

@@ -16,6 +16,7 @@ import type { Sessions } from "./sessions.ts";
 import type { DomainEvents } from "./domain_events.ts";
 import type { Completion } from "./completion.ts";
 import { terminalError } from "./state_errors.ts";
+import { doneWriting } from "./writing.ts";
 
 /**
  * The session's file commands (socket and HTTP): start, pause, resume, cancel, with the in-flight
@@ -113,7 +114,7 @@ export class FileCommands {
         (stored) =>
           !RESUMABLE.has(stored.status) || isFinalFailure(stored) || isTerminal(stored)
             ? null
-            : { ...stored, status: "uploading" as const, error: null, updatedAt: now },
+            : { ...doneWriting(stored), status: "uploading" as const, error: null, updatedAt: now },
         upload,
       );
       if (!written.changed || !written.record) return null;

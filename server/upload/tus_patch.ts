@@ -14,6 +14,7 @@ import { beginPatch } from "./patch_begin.ts";
 import { headCheckFor } from "./head_check.ts";
 import type { CheckedType } from "./content_check.ts";
 import { stateError } from "./state_errors.ts";
+import { doneWriting } from "./writing.ts";
 
 /**
  * tus PATCH: append under the upload's lock, checkpoints committing offsets, deferred length,
@@ -211,7 +212,7 @@ export class TusPatch {
       upload.id,
       (stored) =>
         stored.status !== "uploading" ? null : {
-          ...stored,
+          ...(final ? doneWriting(stored) : stored),
           offset,
           updatedAt: now,
           expiresAt: renew ? now + this.#ctx.config.sessionTimeoutMs : stored.expiresAt,
