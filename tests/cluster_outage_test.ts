@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { startCluster } from "./support/cluster.ts";
-import { createSession, createUpload, head, patch } from "./support/http.ts";
+import { bearer, createSession, createUpload, head, patch } from "./support/http.ts";
 import { scoped } from "./support/scope.ts";
 import { command, connectWatcher } from "./support/socket.ts";
 import { fileBytes } from "../server/testing/harness.ts";
@@ -88,4 +88,29 @@ Deno.test("cluster outage: Redis gone answers 503 STATE_UNAVAILABLE, logged once
     const written = await patch(again.location, fresh.token, 0, data);
     assert.equal(written.status, 204, `${JSON.stringify(written.error)}\n${cluster.output()}`);
     await done;
+  }));
+
+Deno.test("cluster outage: an S3 endpoint gone answers 503 STORAGE_UNAVAILABLE, not 500", () =>
+  scoped(async (scope) => {
+    const cluster = await startCluster(scope, { nodes: 1 });
+    const [a] = cluster.nodes;
+    assert.ok(a);
+    const session = await createSession(a.url);
+    const data = fileBytes(4096);
+    const done = await createUpload(a.url, session, { size: data.length });
+    assert.equal((await patch(done.location, session.token, 0, data)).status, 204);
+    const open = await createUpload(a.url, session, { size: data.length });
+
+    const mark = a.output().length;
+    cluster.s3.kill();
+    const download = await fetch(done.location, { headers: bearer(session.token) });
+    const body = await download.json();
+    assert.equal(download.status, 503, `${JSON.stringify(body)}\n${cluster.output()}`);
+    assert.equal(body.error.code, "STORAGE_UNAVAILABLE");
+    assert.equal(download.headers.get("Retry-After"), "2");
+    const written = await patch(open.location, session.token, 0, data);
+    assert.equal(written.status, 503, `${JSON.stringify(written.error)}\n${cluster.output()}`);
+    assert.equal(written.error?.code, "STORAGE_UNAVAILABLE");
+    const during = a.output().slice(mark);
+    assert.doesNotMatch(during, /Request failed/, during);
   }));
