@@ -62,6 +62,11 @@ export interface UploadRecord {
    * that starts must not fail an upload another node serves chunk by chunk).
    */
   writing?: boolean;
+  /**
+   * Bytes per second (smoothed) at the writer's latest checkpoint, written with its offset:
+   * a snapshot read on another node than the writer's shows it too.
+   */
+  speed?: number;
   /** Set by the store on every read (see `StateStore`); ignored on write. */
   version?: number;
 }

@@ -201,6 +201,26 @@ export async function recoverLeavesUploadBetweenPatches(n: Nodes): Promise<void>
   assert.equal(done.status, "completed");
 }
 
+/**
+ * The speed of a file node A writes, in a snapshot read on node B (GET /api/sessions/:id or
+ * join-session there): B has no meter of A's PATCH, so it reads the speed A stored with its
+ * checkpoint.
+ */
+export async function speedOnOtherNode(n: Nodes): Promise<void> {
+  const { sessionId, principal, id } = await sessionUpload(n, "speed");
+  const w = await writing(n, 0, principal, id);
+  n.clock.now += 1000;
+  const second = n.until((u) => u.id === id && u.offset >= 2 * 65536);
+  w.body.push(w.data.subarray(65536, 2 * 65536));
+  await within(second, "node A to commit a second checkpoint");
+  const onA = (await n.nodes[0]!.service.snapshot(sessionId)).files[0]!;
+  const onB = (await n.nodes[1]!.service.snapshot(sessionId)).files[0]!;
+  assert.ok(onA.uploadSpeed! > 0, `speed on A: ${onA.uploadSpeed}`);
+  assert.equal(onB.uploadSpeed, onA.uploadSpeed, "node B shows the speed node A measured");
+  w.body.end();
+  await within(w.answer, "node A's PATCH to end");
+}
+
 /** A cancel on node B ends node A's PATCH with UPLOAD_CANCELLED; the record stays cancelled. */
 export async function cancelOnOtherNode(n: Nodes): Promise<void> {
   const { sessionId, principal, id } = await sessionUpload(n, "cancel-b");

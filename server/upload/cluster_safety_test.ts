@@ -18,6 +18,7 @@ import {
   pauseOnOtherNode,
   recoverLeavesUploadBetweenPatches,
   recoverSkipsLiveWriter,
+  speedOnOtherNode,
 } from "./cluster_safety_cases.ts";
 
 Deno.test("two nodes - a pause on node B ends node A's PATCH with 423 UPLOAD_PAUSED", async () => {
@@ -87,4 +88,9 @@ Deno.test("two nodes - a sweep on node B that expires the session ends A's PATCH
 Deno.test("two nodes - recover() on node B leaves an upload between two PATCHes uploading", async () => {
   await using n = await startNodes(2, { env: NODE_ENV });
   await recoverLeavesUploadBetweenPatches(n);
+});
+
+Deno.test("two nodes - a snapshot on node B shows the speed of node A's PATCH", async () => {
+  await using n = await startNodes(2, { env: NODE_ENV });
+  await speedOnOtherNode(n);
 });

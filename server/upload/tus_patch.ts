@@ -208,12 +208,14 @@ export class TusPatch {
   ): Promise<UploadRecord> {
     const { final = false, renew = true, found = null } = options;
     const now = this.#ctx.now();
+    const speed = this.#ctx.speeds.record(upload.id, offset, now);
     const written = await this.#ctx.updateUpload(
       upload.id,
       (stored) =>
         stored.status !== "uploading" ? null : {
           ...(final ? doneWriting(stored) : stored),
           offset,
+          speed,
           updatedAt: now,
           expiresAt: renew ? now + this.#ctx.config.sessionTimeoutMs : stored.expiresAt,
           ...(found ? { typeChecked: true, filetype: found.type, ext: found.ext } : {}),
@@ -222,7 +224,6 @@ export class TusPatch {
     );
     const next = written.record ?? { ...upload, status: "cancelled" as const };
     if (!written.changed) return next;
-    this.#ctx.speeds.record(upload.id, offset, now);
     if (renew) await this.#ctx.touch(upload.sessionId);
     if (!final && upload.sessionId && upload.concat === "none") {
       await this.#events.publishProgress(upload.sessionId, next);
