@@ -202,6 +202,24 @@ export async function recoverLeavesUploadBetweenPatches(n: Nodes): Promise<void>
 }
 
 /**
+ * A PATCH on node A paused by node B, then resumed by a socket command: `uploading` with no
+ * PATCH at all, and a node that starts leaves it so (the paused PATCH's mark is gone).
+ */
+export async function recoverLeavesResumedUpload(n: Nodes): Promise<void> {
+  const { sessionId, principal, id } = await sessionUpload(n, "resumed");
+  const w = await writing(n, 0, principal, id);
+  await n.nodes[1]!.service.pause({ sessionId, fileId: id });
+  const { error } = await within(w.answer, "node A's PATCH to end after the pause");
+  assert.equal(codeOf(error), "UPLOAD_PAUSED");
+  w.body.end();
+  await n.nodes[1]!.service.resume({ sessionId, fileId: id });
+  assert.equal((await n.store.getUpload(id))?.status, "uploading");
+  await n.nodes[1]!.service.recover();
+  const stored = await n.store.getUpload(id);
+  assert.equal(stored?.status, "uploading", `recover() wrote ${JSON.stringify(stored?.error)}`);
+}
+
+/**
  * The speed of a file node A writes, in a snapshot read on node B (GET /api/sessions/:id or
  * join-session there): B has no meter of A's PATCH, so it reads the speed A stored with its
  * checkpoint.

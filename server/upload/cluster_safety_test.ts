@@ -16,6 +16,7 @@ import {
   NODE_ENV,
   oneSweeper,
   pauseOnOtherNode,
+  recoverLeavesResumedUpload,
   recoverLeavesUploadBetweenPatches,
   recoverSkipsLiveWriter,
   speedOnOtherNode,
@@ -93,4 +94,9 @@ Deno.test("two nodes - recover() on node B leaves an upload between two PATCHes 
 Deno.test("two nodes - a snapshot on node B shows the speed of node A's PATCH", async () => {
   await using n = await startNodes(2, { env: NODE_ENV });
   await speedOnOtherNode(n);
+});
+
+Deno.test("two nodes - recover() leaves an upload resumed by a socket command uploading", async () => {
+  await using n = await startNodes(2, { env: NODE_ENV });
+  await recoverLeavesResumedUpload(n);
 });
