@@ -53,3 +53,13 @@ Deno.test("ReadBuffers - a fast body doubles them up to the cap, then reuses two
   const K = 1024;
   assert.deepEqual(sizes, [64, 64, 128, 128, 256, 256, 512, 512].map((n) => n * K));
 });
+
+Deno.test("ReadBuffers - fast full reads between fast short ones still grow them", () => {
+  // A read returns at most one frame of the HTTP engine: frames of 1.5 buffers come back as a
+  // full read and a short one, in turn.
+  const { buffers, read } = driver();
+  for (let i = 0; i < 100; i++) {
+    read(at(buffers.size, 2), i % 2 ? (size) => size / 2 : undefined);
+  }
+  assert.equal(buffers.size, MAX_READ_BUFFER_BYTES);
+});
