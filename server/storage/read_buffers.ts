@@ -2,10 +2,10 @@
  * The two BYOB read buffers of a PATCH (the socket fills one while the disk takes the other),
  * sized to the body's pace: they start small and double only while the body keeps them full.
  *
- * Why: two fixed 512 KiB buffers per PATCH in flight made the uploads alone take the server
- * from 87 to 227 MiB in the real-time bench (100 paced PATCHes streaming at ~0.4 MB/s each),
- * while only a fast body needs them (README: 512 KiB measured 713–779 MB/s and 1.31–1.42 CPU
- * s/GiB, 256 KiB 605–689 MB/s and 1.47–1.57).
+ * Why: two fixed 512 KiB buffers held 1 MiB per PATCH in flight from its first byte (100 MiB
+ * for the real-time bench's 100 paced PATCHes streaming at ~0.4 MB/s; now 25 MiB), while only a
+ * fast body needs them (README: 512 KiB measured 713–779 MB/s and 1.31–1.42 CPU s/GiB, 256 KiB
+ * 605–689 MB/s and 1.47–1.57). The bench's peak RSS moved little (README, issue #9 round 3).
  */
 
 const KiB = 1024;
