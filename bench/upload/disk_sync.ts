@@ -29,12 +29,15 @@ function body(source: Uint8Array, size: number): ReadableStream<Uint8Array> {
         return;
       }
       if (request?.view) {
-        const view = new Uint8Array(request.view.buffer, request.view.byteOffset, n);
-        view.set(source.subarray(at, at + n));
-        request.respond(n);
-      } else {
-        controller.enqueue(source.slice(at, at + n));
+        // The reader's view may be smaller than CHUNK (the storage's buffers start small).
+        const m = Math.min(n, request.view.byteLength);
+        const view = new Uint8Array(request.view.buffer, request.view.byteOffset, m);
+        view.set(source.subarray(at, at + m));
+        request.respond(m);
+        sent += m;
+        return;
       }
+      controller.enqueue(source.slice(at, at + n));
       sent += n;
     },
   });
@@ -55,13 +58,19 @@ async function writeThenSync(dir: string, source: Uint8Array, size: number): Pro
 
 async function storageWrite(storage: UploadStorage, source: Uint8Array, size: number) {
   await storage.create("disk-sync");
-  await storage.write("disk-sync", body(source, size), {
+  const result = await storage.write("disk-sync", body(source, size), {
     offset: 0,
     maxBytes: size,
     expectedBytes: size,
     // As the upload service does: checkpoints on.
     onCheckpoint: () => {},
   });
+  // A body that failed half-way would otherwise show up as a record speed.
+  if (result.bytes !== size || result.stop !== "end") {
+    throw new Error(
+      `disk alone: the storage took ${result.bytes} of ${size} bytes (${result.stop})`,
+    );
+  }
   await storage.removePart("disk-sync");
 }
 

@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import type { WriteOptions, WriteResult, WriteStop } from "./storage.ts";
 import { BackgroundSync } from "./background_sync.ts";
 import type { HeadTap } from "./head_tap.ts";
+import { ReadBuffers } from "./read_buffers.ts";
 
 const DEFAULT_CHECKPOINT_MS = 250;
 
@@ -36,9 +37,8 @@ export async function countedWrite(
   const byob = byobReader(body);
   const reader = byob ?? body.getReader();
   // Two buffers: the socket fills one while the disk takes the other (measured: reading and
-  // writing in turn left a single upload at 0.77 of a bare pipe).
-  let buffer: ArrayBuffer | null = byob ? new ArrayBuffer(READ_BUFFER_BYTES) : null;
-  let spare: ArrayBuffer | null = byob ? new ArrayBuffer(READ_BUFFER_BYTES) : null;
+  // writing in turn left a single upload at 0.77 of a bare pipe), grown only for a fast body.
+  const buffers = byob ? new ReadBuffers(options.onReadBuffer) : null;
   // Cancelling settles a pending read with `done`, so the loop sees the abort at once.
   const onAbort = () => reader.cancel(signal.reason).catch(() => {});
   signal.addEventListener("abort", onAbort, { once: true });
@@ -53,10 +53,9 @@ export async function countedWrite(
     for (;;) {
       let next: ReadableStreamReadResult<Uint8Array>;
       try {
-        if (byob && buffer) {
-          // Always the whole buffer: Deno 2.9 never settles a small BYOB read (measured with a
-          // 1-byte view) at the end of a chunked body. Bytes past the room are not stored.
-          next = await byob.read(new Uint8Array(buffer));
+        if (byob && buffers) {
+          // Always the whole buffer (see ReadBuffers.view). Bytes past the room are not stored.
+          next = await byob.read(buffers.view());
         } else {
           next = await (reader as ReadableStreamDefaultReader<Uint8Array>).read();
         }
@@ -80,10 +79,7 @@ export async function countedWrite(
       // Marked handled now; awaited (and so rethrown) before the next write or at the end.
       pending.catch(() => {});
       scheduled += chunk.byteLength;
-      if (byob) {
-        buffer = spare;
-        spare = next.value.buffer as ArrayBuffer;
-      }
+      buffers?.returned(next.value);
       if (head && !(await head.feed(chunk))) {
         stop = "rejected";
         await reader.cancel("content type not allowed").catch(() => {});
@@ -131,14 +127,6 @@ export function idleWatch(ms: number, onIdle: () => void): { touch(): void; stop
     stop: () => clearTimeout(timer),
   };
 }
-
-/**
- * 512 KiB. Measured with curl (1 GiB, data on tmpfs, 3 paired rounds on 2 shared cores): 256 KiB
- * cost 1.47–1.57 CPU s/GiB and 605–689 MB/s, 512 KiB 1.31–1.42 and 713–779, 1 MiB about the
- * same as 512 KiB; CPU per byte is what a contended machine runs out of. Two per upload: 16
- * uploads use 16 MiB of buffers.
- */
-const READ_BUFFER_BYTES = 512 * 1024;
 
 function byobReader(body: ReadableStream<Uint8Array>): ReadableStreamBYOBReader | null {
   try {

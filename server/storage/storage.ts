@@ -64,6 +64,11 @@ export interface WriteOptions {
   checksum?: ChecksumAlgorithm;
   /** Check the content from the part's first bytes as they pass (see HeadCheck). */
   head?: HeadCheck;
+  /**
+   * Test seam: called with the size of each buffer the write allocates to hold body bytes
+   * (local disk: its read buffers; S3: its part buffer as it grows).
+   */
+  onReadBuffer?: (bytes: number) => void;
 }
 
 export interface WriteResult {

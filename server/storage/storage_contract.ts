@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import type { ChecksumAlgorithm } from "../../protocol/tus.ts";
 import type { UploadStorage, WriteOptions, WriteResult } from "./storage.ts";
+import { runBufferContract } from "./buffer_contract.ts";
 
 type Made = {
   storage: UploadStorage;
@@ -28,6 +29,7 @@ export function runStorageContract(name: string, make: () => Promise<Made>): voi
       }
     });
   runStagingContract(test);
+  runBufferContract(test);
 
   /**
    * Both kinds of body: a byte stream with a declared length (a Deno.serve request body,

@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { LocalDiskStorage } from "./local_disk.ts";
 import { runStorageContract } from "./storage_contract.ts";
+import { paced } from "./buffer_contract.ts";
+import { MIN_READ_BUFFER_BYTES } from "./read_buffers.ts";
 
 runStorageContract("LocalDiskStorage", async () => {
   const root = await Deno.makeTempDir({ prefix: "local_disk_" });
@@ -52,3 +54,23 @@ async function names(dir: string): Promise<string[]> {
   for await (const entry of Deno.readDir(dir)) found.push(entry.name);
   return found.sort();
 }
+
+Deno.test("LocalDiskStorage - paced pieces as large as the small buffer never grow it", async () => {
+  // The real-time bench's streaming PATCH: 64 KiB pieces every ~150 ms fill every read of a
+  // 64 KiB buffer, yet the client is never ahead of the server.
+  const root = await Deno.makeTempDir({ prefix: "local_disk_" });
+  try {
+    const storage = new LocalDiskStorage(root);
+    await storage.create("up1");
+    const sizes: number[] = [];
+    const result = await storage.write("up1", paced(6, MIN_READ_BUFFER_BYTES, 40), {
+      offset: 0,
+      maxBytes: 1024 * 1024,
+      onReadBuffer: (bytes) => sizes.push(bytes),
+    });
+    assert.equal(result.bytes, 6 * MIN_READ_BUFFER_BYTES);
+    assert.deepEqual(sizes, [MIN_READ_BUFFER_BYTES, MIN_READ_BUFFER_BYTES]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

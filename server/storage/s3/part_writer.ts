@@ -12,6 +12,7 @@ import {
   UploadPartCopyCommand,
 } from "@aws-sdk/client-s3";
 import { MAX_HEAD_BYTES } from "../head_tap.ts";
+import { MIN_READ_BUFFER_BYTES } from "../read_buffers.ts";
 import {
   durable,
   headKey,
@@ -21,6 +22,9 @@ import {
   saveManifest,
   tailKey,
 } from "./manifest.ts";
+
+/** As the local disk's smallest read buffers (read_buffers.ts). */
+const MIN_PART_BUFFER = MIN_READ_BUFFER_BYTES;
 
 export interface S3Place {
   client: S3Client;
@@ -32,7 +36,11 @@ export class PartWriter {
   readonly #id: string;
   readonly #manifest: Manifest;
   readonly #onPart: ((offset: number) => void | Promise<void>) | undefined;
-  #buffer = new Uint8Array(PART_SIZE);
+  /** Test seam: each (re)allocation of the part buffer, in bytes. */
+  readonly #onBuffer: ((bytes: number) => void) | undefined;
+  // Grown on demand (doubling, up to PART_SIZE): a full 5 MiB part is needed only once 5 MiB
+  // have arrived, and a slow or small upload in flight must not hold 5 MiB from its first byte.
+  #buffer = new Uint8Array(0);
   #filled = 0;
 
   private constructor(
@@ -40,21 +48,27 @@ export class PartWriter {
     id: string,
     manifest: Manifest,
     onPart?: (offset: number) => void | Promise<void>,
+    onBuffer?: (bytes: number) => void,
   ) {
+    this.#onBuffer = onBuffer;
     this.#place = place;
     this.#id = id;
     this.#manifest = manifest;
     this.#onPart = onPart;
   }
 
-  /** `onPart`: called (and awaited) with the durable offset after each part is stored. */
+  /**
+   * `onPart`: called (and awaited) with the durable offset after each part is stored;
+   * `onBuffer`: see WriteOptions.onReadBuffer.
+   */
   static async open(
     place: S3Place,
     id: string,
     manifest: Manifest,
     onPart?: (offset: number) => void | Promise<void>,
+    onBuffer?: (bytes: number) => void,
   ): Promise<PartWriter> {
-    const writer = new PartWriter(place, id, manifest, onPart);
+    const writer = new PartWriter(place, id, manifest, onPart, onBuffer);
     if (manifest.tail > 0) {
       const gen = manifest.parts.length;
       const body = await getRange(place, tailKey(id, gen), 0, manifest.tail);
@@ -143,9 +157,21 @@ export class PartWriter {
 
   #take(bytes: Uint8Array): number {
     const n = Math.min(bytes.byteLength, PART_SIZE - this.#filled);
+    if (this.#filled + n > this.#buffer.byteLength) this.#grow(this.#filled + n);
     this.#buffer.set(bytes.subarray(0, n), this.#filled);
     this.#filled += n;
     return n;
+  }
+
+  /** Kept once at PART_SIZE: an upload that filled one part is likely to fill the next. */
+  #grow(needed: number): void {
+    let size = Math.max(this.#buffer.byteLength, MIN_PART_BUFFER);
+    while (size < needed) size *= 2;
+    size = Math.min(size, PART_SIZE);
+    const grown = new Uint8Array(size);
+    grown.set(this.#buffer.subarray(0, this.#filled));
+    this.#buffer = grown;
+    this.#onBuffer?.(size);
   }
 
   async #storePart(): Promise<void> {

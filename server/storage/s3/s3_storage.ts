@@ -120,7 +120,13 @@ export class S3Storage implements UploadStorage {
       if (stale.length > 0 || offset < size) await this.#save(id, manifest);
       await this.#dropTails(id, stale);
       const onPart = options.checksum === undefined ? options.onCheckpoint : undefined;
-      const writer = await PartWriter.open(this.#place, id, manifest, onPart);
+      const writer = await PartWriter.open(
+        this.#place,
+        id,
+        manifest,
+        onPart,
+        options.onReadBuffer,
+      );
       return await s3Write(writer, body, options, this.#idleTimeoutMs);
     } catch (error) {
       if (!body.locked) body.cancel(error).catch(() => {});
