@@ -92,15 +92,30 @@ export async function loadManifest(
   bucket: string,
   id: string,
 ): Promise<Manifest | null> {
-  try {
-    const got = await client.send(new GetObjectCommand({ Bucket: bucket, Key: manifestKey(id) }));
-    const text = await got.Body!.transformToString();
-    return JSON.parse(text) as Manifest;
-  } catch (error) {
-    if (isMissing(error)) return null;
-    throw error;
+  // S3 replaces an object atomically, but s3rver 3.7 writes it in place: a read racing the
+  // writer's PUT can see it empty or cut (seen in the storage contract as "Unexpected end of
+  // JSON input"). A torn manifest is read again, a few times, before it counts as broken.
+  for (let attempt = 1;; attempt++) {
+    let text: string;
+    try {
+      const got = await client.send(
+        new GetObjectCommand({ Bucket: bucket, Key: manifestKey(id) }),
+      );
+      text = await got.Body!.transformToString();
+    } catch (error) {
+      if (isMissing(error)) return null;
+      throw error;
+    }
+    try {
+      return JSON.parse(text) as Manifest;
+    } catch (error) {
+      if (attempt >= TORN_READS) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 10 * attempt));
+    }
   }
 }
+
+const TORN_READS = 5;
 
 export async function saveManifest(
   client: S3Client,
