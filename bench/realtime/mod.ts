@@ -73,7 +73,7 @@ export function planFor(quick: boolean): RealtimePlan {
 // ---------------------------------------------------------------------------------------
 // child processes
 
-interface Child {
+export interface Child {
   url: string;
   pid: number;
   peakRssMiB(): number;
@@ -249,7 +249,7 @@ class ProcessProbe {
   }
 }
 
-interface ProbeFigures {
+export interface ProbeFigures {
   /** CPU of all the process's threads, percent of one core. */
   cpuPercent: number;
   mainThreadOnCpuPercent: number;
@@ -334,7 +334,7 @@ class LoopLag {
 // ---------------------------------------------------------------------------------------
 // watchers
 
-interface Room {
+export interface Room {
   sessionId: string;
   token: string;
 }
@@ -426,7 +426,7 @@ async function connectWatchers(
   return (performance.now() - started) / 1000;
 }
 
-function closeAll(sockets: Socket[]): void {
+export function closeAll(sockets: Socket[]): void {
   for (const socket of sockets.splice(0)) {
     socket.offAny();
     socket.close();
@@ -438,7 +438,7 @@ function closeAll(sockets: Socket[]): void {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
-async function createSessions(url: string, count: number): Promise<Room[]> {
+export async function createSessions(url: string, count: number): Promise<Room[]> {
   const port = new URL(url).port;
   // Both addresses reach the dual-stack server; each has its own session budget.
   const bases = [`http://127.0.0.1:${port}`, `http://[::1]:${port}`];
@@ -486,7 +486,7 @@ async function expectStatus(res: Response, status: number, what: string): Promis
  * which the throttle passes at once), then `steps` PATCHes, each at least MIN_GAP_MS after the
  * previous answer so its update is sent immediately rather than as a delayed trailing one.
  */
-async function uploadFile(
+export async function uploadFile(
   url: string,
   room: Room,
   plan: RealtimePlan,
@@ -636,7 +636,7 @@ async function settle(
 // ---------------------------------------------------------------------------------------
 // one measured stack
 
-interface PhaseFigures {
+export interface PhaseFigures {
   /** Progress updates with a currentFile heard by the watchers (the latency samples). */
   samples: number;
   progressP50Ms: number;
@@ -682,7 +682,7 @@ interface Phase {
 }
 
 /** Connects the watchers of every room; each phase then records through `sink`. */
-async function connect(
+export async function connect(
   context: BenchContext,
   plan: RealtimePlan,
   name: string,
@@ -706,7 +706,7 @@ async function connect(
   return { sink, connectSeconds: round(connectSeconds, 2) };
 }
 
-async function measure(
+export async function measure(
   context: BenchContext,
   plan: RealtimePlan,
   child: Child,
@@ -780,7 +780,7 @@ async function measure(
   return figures;
 }
 
-function randomBytes(n: number): Uint8Array<ArrayBuffer> {
+export function randomBytes(n: number): Uint8Array<ArrayBuffer> {
   const bytes = new Uint8Array(n);
   for (let i = 0; i < n; i += 65536) crypto.getRandomValues(bytes.subarray(i, i + 65536));
   return bytes;

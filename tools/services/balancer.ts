@@ -17,6 +17,12 @@ export interface BalancerOptions {
   port?: number;
   /** Where nginx writes its errors (default `<dir>/error.log`). */
   errorLog?: string;
+  /**
+   * "ip_hash" (default): sticky by client address, what long-polling needs. "round_robin":
+   * every new connection to the next node, for clients that never poll (WebSocket-only
+   * Socket.IO, tus) all on 127.0.0.1, where ip_hash would send them all to one node.
+   */
+  balance?: "ip_hash" | "round_robin";
 }
 
 export interface RunningBalancer extends Managed {
@@ -26,9 +32,16 @@ export interface RunningBalancer extends Managed {
 
 /** The nginx.conf of a balancer listening on 127.0.0.1:`port`. */
 export function balancerConf(
-  options: { dir: string; upstreams: string[]; port: number; errorLog: string },
+  options: {
+    dir: string;
+    upstreams: string[];
+    port: number;
+    errorLog: string;
+    balance?: "ip_hash" | "round_robin";
+  },
 ): string {
   const { dir } = options;
+  const sticky = (options.balance ?? "ip_hash") === "ip_hash";
   // proxy_set_header is inherited only by a block that sets none itself: both locations
   // repeat the forwarding headers (H5_TRUST_PROXY believes them from this address).
   const forwarded = `proxy_set_header Host $http_host;
@@ -53,7 +66,7 @@ http {
     # polling session must reach the node that holds it. WebSockets stay on the node that
     # took the upgrade, and every tus or API request may go to any node once the nodes share
     # Redis and S3. On one machine every client is 127.0.0.1, so one node takes them all.
-    ip_hash;
+    ${sticky ? "ip_hash;" : "# round robin: the clients of this run never poll."}
 ${options.upstreams.map((u) => `    server ${u};`).join("\n")}
     keepalive 32;
   }
