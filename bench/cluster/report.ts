@@ -66,7 +66,9 @@ export function table(results: SetupResult[]): string {
       }`
     );
   const promises = results.map((r) => `- ${r.name}: ${r.promise}`);
-  const errors = results.filter((r) => r.error).map((r) => `- ${r.name}: ${r.error}`);
+  const errors = results.filter((r) => r.error).map((r) =>
+    `- ${r.name}: ${r.error!.replace(/\s+/g, " ")}`
+  );
   return [
     ...lines,
     "",

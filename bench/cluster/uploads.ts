@@ -117,9 +117,9 @@ export async function runUploads(
   const bad = result.statuses.filter((s) => s !== 204);
   if (bad.length) {
     throw new Error(
-      `${setup.name}: ${bad.length} of ${inputs.length} uploads failed (${
-        bad.slice(0, 5).join(", ")
-      }): ${result.details.join(" | ")}`,
+      `${bad.length} of ${inputs.length} uploads failed (${bad.slice(0, 5).join(", ")}): ${
+        result.details.join(" | ")
+      }`,
     );
   }
   const mibPerSecond = result.bytes / MiB / (result.ms / 1000);
@@ -129,7 +129,7 @@ export async function runUploads(
   const problems = await verifyAll(result.uploads ?? [], inputs);
   if (problems.length) {
     throw new Error(
-      `${setup.name}: ${problems.length} file(s) lost or wrong:\n  ${problems.join("\n  ")}`,
+      `${problems.length} file(s) lost or wrong:\n  ${problems.join("\n  ")}`,
     );
   }
   const checkSeconds = (performance.now() - checkStarted) / 1000;
