@@ -4,7 +4,9 @@ import { TUS_ALLOWED_HEADERS, TUS_EXPOSED_HEADERS } from "../protocol/tus.ts";
 import { AppError, toAppError } from "./errors.ts";
 import { edgeOf } from "./http/client_address.ts";
 import { originPolicy } from "./http/origins.ts";
-import { DEFAULT_RATE_LIMIT, KeyedRateLimiter, type RateLimit } from "./http/rate_limit.ts";
+import { DEFAULT_RATE_LIMIT, type RateLimit } from "./http/rate_limit.ts";
+import { MemoryRateLimitStore, type RateLimitStore } from "./http/rate_limit_store.ts";
+import { rateGate } from "./http/shared_limit.ts";
 import { categoryRoutes } from "./routes/categories.ts";
 import { sessionRoutes } from "./routes/sessions.ts";
 import { tusRoutes } from "./routes/tus/mod.ts";
@@ -20,6 +22,11 @@ export interface AppDeps {
   commandRate?: RateLimit;
   /** H5_IDLE_TIMEOUT_MS for JSON bodies (upload bodies: the storage). */
   idleTimeoutMs?: number;
+  /**
+   * Where the HTTP limits keep their buckets: this node's memory by default, Redis when the
+   * nodes share it (issue #9: N nodes must not let N times the limit through).
+   */
+  rateLimits?: RateLimitStore;
   /** Extra routes mounted last (the widget file and the demo page). */
   extra?: (app: Hono) => void;
 }
@@ -28,6 +35,7 @@ export interface AppDeps {
 export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
   const allowed = originPolicy(deps.allowedOrigins);
+  const rateLimits = deps.rateLimits ?? new MemoryRateLimitStore();
 
   app.onError((error, c) => {
     const appError = toAppError(error);
@@ -81,8 +89,8 @@ export function createApp(deps: AppDeps): Hono {
     "/api/sessions",
     sessionRoutes({
       service: deps.service,
-      limiter: new KeyedRateLimiter({ events: deps.sessionRate ?? 60, perMs: 60_000 }, Date.now),
-      commandLimiter: new KeyedRateLimiter(deps.commandRate ?? DEFAULT_RATE_LIMIT, Date.now),
+      limiter: rateGate(rateLimits, "session", { events: deps.sessionRate ?? 60, perMs: 60_000 }),
+      commandLimiter: rateGate(rateLimits, "command", deps.commandRate ?? DEFAULT_RATE_LIMIT),
       ...(deps.idleTimeoutMs ? { idleTimeoutMs: deps.idleTimeoutMs } : {}),
     }),
   );

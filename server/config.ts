@@ -26,6 +26,11 @@ export interface Config extends ClusterConfig {
   socketRate: number;
   /** How long a request waits for an upload (or session) another request holds: then 423. */
   lockTimeoutMs: number;
+  /**
+   * How long a lock outlives a holder that stopped renewing it (a node that died); held locks
+   * are renewed every third of it.
+   */
+  lockLeaseMs: number;
   /** Public WebSockets open at once per client address. */
   maxSocketsPerIp: number;
   /** How long ended sessions (and ended anonymous uploads) keep their records. */
@@ -64,6 +69,8 @@ export const DEFAULTS = {
   H5_SOCKET_RATE: "30",
   /** Wait for an upload another request holds, then 423 UPLOAD_LOCKED with Retry-After. */
   H5_LOCK_TIMEOUT_MS: "10000",
+  /** Lease of an upload's or session's lock: a dead holder's lock is free after it. */
+  H5_LOCK_LEASE_MS: "10000",
   /** Public WebSockets open at once per client address (each may hold one whole message). */
   H5_MAX_SOCKETS_PER_IP: "16",
   /** Ended sessions and their upload records are deleted this long after they end. */
@@ -221,6 +228,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     tokenTtlMs: parseInteger("H5_TOKEN_TTL_MS", get("H5_TOKEN_TTL_MS"), 60_000, 2 ** 40),
     socketRate: parseInteger("H5_SOCKET_RATE", get("H5_SOCKET_RATE"), 1, 1_000_000),
     lockTimeoutMs: parseInteger("H5_LOCK_TIMEOUT_MS", get("H5_LOCK_TIMEOUT_MS"), 10, 600_000),
+    lockLeaseMs: parseInteger("H5_LOCK_LEASE_MS", get("H5_LOCK_LEASE_MS"), 30, 600_000),
     maxSocketsPerIp: parseInteger(
       "H5_MAX_SOCKETS_PER_IP",
       get("H5_MAX_SOCKETS_PER_IP"),

@@ -2,14 +2,14 @@ import { Hono } from "hono";
 import type { FileCommandResponse, SessionSnapshot } from "../../protocol/session.ts";
 import { AppError } from "../errors.ts";
 import { edgeOf } from "../http/client_address.ts";
-import type { KeyedRateLimiter } from "../http/rate_limit.ts";
+import type { RateGate } from "../http/shared_limit.ts";
 import * as schemas from "../realtime/schemas.ts";
 import type { SessionCommands } from "../upload/commands.ts";
 
 export interface FileCommandDeps {
   commands: Pick<SessionCommands, "pause" | "resume" | "cancel">;
   /** Per client address, the socket's event rate (H5_SOCKET_RATE). */
-  limiter: KeyedRateLimiter;
+  limiter: RateGate;
   /** Throws unless the request's bearer token grants the session. */
   authorize(request: Request, sessionId: string): Promise<void>;
 }
@@ -38,7 +38,7 @@ export function fileCommandRoutes(deps: FileCommandDeps): Hono {
   for (const [name, run] of Object.entries(RUN)) {
     app.post(`/:id/files/:fileId/${name}`, async (c) => {
       // Before the token check: guessing tokens costs requests like guessing handshakes.
-      if (!deps.limiter.take(edgeOf(c.req.raw, c.env).client)) {
+      if (!await deps.limiter(edgeOf(c.req.raw, c.env).client)) {
         throw new AppError("RATE_LIMIT_EXCEEDED", "Too many commands from this address", {
           headers: { "Retry-After": "1" },
         });

@@ -7,7 +7,7 @@ import { AppError } from "../errors.ts";
 import { bearerToken } from "../http/bearer.ts";
 import { edgeOf } from "../http/client_address.ts";
 import { idleBody } from "../http/idle_body.ts";
-import type { KeyedRateLimiter } from "../http/rate_limit.ts";
+import type { RateGate } from "../http/shared_limit.ts";
 import type { SessionApi } from "../upload/api.ts";
 import { fileCommandRoutes } from "./file_commands.ts";
 
@@ -18,9 +18,10 @@ const CreateSession = v.object({
 
 export interface SessionRouteDeps {
   service: SessionApi;
-  limiter: KeyedRateLimiter;
+  /** Session creations per client address (shared by the nodes when Redis is on). */
+  limiter: RateGate;
   /** The HTTP file commands, per client address (the socket's event rate). */
-  commandLimiter: KeyedRateLimiter;
+  commandLimiter: RateGate;
   /** A body that sends nothing for this long is answered 408 (H5_IDLE_TIMEOUT_MS). */
   idleTimeoutMs?: number;
 }
@@ -46,7 +47,7 @@ export function sessionRoutes(deps: SessionRouteDeps): Hono {
   });
 
   app.post("/", async (c, next) => {
-    if (!deps.limiter.take(edgeOf(c.req.raw, c.env).client)) {
+    if (!await deps.limiter(edgeOf(c.req.raw, c.env).client)) {
       throw new AppError("RATE_LIMIT_EXCEEDED", "Too many sessions created from this address", {
         headers: { "Retry-After": "60" },
       });

@@ -31,29 +31,31 @@ export class Completion {
     const now = this.#ctx.now();
     if (upload.concat === "partial") {
       // A partial stays a part until a final upload concatenates it.
-      const part: UploadRecord = {
-        ...upload,
+      const written = await this.#ctx.amend(upload, {
         status: "completed",
         completedAt: now,
         updatedAt: now,
         error: null,
-      };
-      await this.#ctx.store.putUpload(part);
+      });
+      if (!written.changed || !written.record) throw this.#ended(upload, written.record);
+      const part = written.record;
       await this.#concat.partCompleted(part);
       this.#ctx.speeds.forget(upload.id);
       return part;
     }
-    const key = this.#ctx.storageKey(upload, now);
+    // The key fixed at creation (its day; the extension the checked content gives, which
+    // is the staged one unless the bytes turned out another type: then finalize copies).
+    const key = this.#ctx.storageKey(upload, upload.createdAt);
     await this.#ctx.storage.finalize(upload.id, key);
-    const done: UploadRecord = {
-      ...upload,
+    const written = await this.#ctx.amend(upload, {
       status: "completed",
       storageKey: key,
       completedAt: now,
       updatedAt: now,
       error: null,
-    };
-    await this.#ctx.store.putUpload(done);
+    });
+    if (!written.changed || !written.record) throw this.#ended(upload, written.record);
+    const done = written.record;
     this.#ctx.speeds.forget(upload.id);
     if (!done.sessionId || done.concat === "partial") return done;
     const duration = Math.max(0.001, (now - (done.startedAt ?? done.createdAt)) / 1000);
@@ -100,7 +102,8 @@ export class Completion {
   async maybeCompleteSession(sessionId: string): Promise<void> {
     let completed: SessionRecord | null = null;
     let uploads: UploadRecord[] = [];
-    await this.#ctx.withSession(sessionId, async (session) => {
+    const { changed } = await this.#ctx.changeSession(sessionId, async (session) => {
+      completed = null; // asked again after a conflict: only the last answer counts
       if (session.status !== "active") return null;
       uploads = await this.#ctx.store.listUploads(sessionId);
       const files = visibleFiles(uploads);
@@ -112,7 +115,7 @@ export class Completion {
       completed = { ...session, status: "completed", endedAt: this.#ctx.now() };
       return completed;
     });
-    if (!completed) return;
+    if (!completed || !changed) return;
     const session: SessionRecord = completed;
     this.#ctx.bus.publish(sessionEndEvent(uploads, session, session.endedAt ?? this.#ctx.now()));
     await this.#events.publishProgress(sessionId, undefined);
@@ -121,14 +124,15 @@ export class Completion {
   async fail(upload: UploadRecord, code: ErrorCode, message: string): Promise<void> {
     const now = this.#ctx.now();
     const retryable = RETRYABLE.has(code);
-    const failed: UploadRecord = {
-      ...upload,
+    const written = await this.#ctx.amend(upload, (stored) => ({
       status: "failed",
       error: { code, message },
-      retryCount: retryable ? upload.retryCount + 1 : upload.retryCount,
+      retryCount: retryable ? stored.retryCount + 1 : stored.retryCount,
       updatedAt: now,
-    };
-    await this.#ctx.store.putUpload(failed);
+    }));
+    // Another node ended or paused it meanwhile: its state and its events stand.
+    if (!written.changed || !written.record) return;
+    const failed = written.record;
     // A resumed upload starts a new meter (restart); a failed one may never come back.
     this.#ctx.speeds.forget(upload.id);
     if (!upload.sessionId || upload.concat === "partial") return;
@@ -158,18 +162,23 @@ export class Completion {
     throw new AppError("FILE_TYPE_NOT_ALLOWED", message);
   }
 
+  /** Why a completion could not be written: the state another writer left. */
+  #ended(mine: UploadRecord, stored: UploadRecord | null): AppError {
+    if (!stored) return new AppError("FILE_NOT_FOUND", `Upload "${mine.id}" does not exist`);
+    return this.#ctx.stateError(stored, "complete");
+  }
+
   async typeOk(upload: UploadRecord): Promise<boolean> {
     if (upload.typeChecked || !upload.category) return true;
     const head = await this.#ctx.storage.readHead(upload.id, SNIFF_BYTES);
     const allowed = this.#ctx.config.categories[upload.category].allowedTypes;
     const found = await checkContent(head, upload.filetype, allowed);
     if (found) {
-      await this.#ctx.store.putUpload({
-        ...upload,
-        typeChecked: true,
-        filetype: found.type,
-        ext: found.ext,
-      });
+      await this.#ctx.updateUpload(
+        upload.id,
+        (stored) => ({ ...stored, typeChecked: true, filetype: found.type, ext: found.ext }),
+        upload,
+      );
     }
     return found !== null;
   }

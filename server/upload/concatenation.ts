@@ -28,6 +28,8 @@ export interface ConcatenationDeps {
   locker: Locker;
   /** How long a claim waits for a part another request holds; then 423 UPLOAD_LOCKED. */
   lockTimeoutMs: number;
+  /** The claim locks' lease (H5_LOCK_LEASE_MS); default the locker's. */
+  leaseMs?: number;
   steps: JoinSteps;
 }
 
@@ -43,6 +45,7 @@ export class Concatenation {
   #storage: UploadStorage;
   #locker: Locker;
   #lockTimeoutMs: number;
+  #leaseMs: number | undefined;
   #steps: JoinSteps;
   /** One join at a time per final (in-process, like MemoryLocker). */
   #chains = new Map<string, Promise<void>>();
@@ -52,6 +55,7 @@ export class Concatenation {
     this.#storage = deps.storage;
     this.#locker = deps.locker;
     this.#lockTimeoutMs = deps.lockTimeoutMs;
+    this.#leaseMs = deps.leaseMs;
     this.#steps = deps.steps;
   }
 
@@ -114,13 +118,14 @@ export class Concatenation {
       if (!part || part.status !== "completed" || !isOpenPartial(part)) return;
       if ((await this.finalsWaitingOn(part)).length > 0) return;
       // The record first: whoever sees the bytes gone must also see the part expired.
-      await this.#store.putUpload({
+      const expired = await this.#store.putUpload({
         ...part,
         status: "failed",
         error: { code: "UPLOAD_EXPIRED", message: "No final upload joined this part in time" },
         updatedAt: this.#steps.now(),
-      });
-      await this.#storage.removePart(id);
+      }, { ifVersion: part.version ?? 0 });
+      // Changed since the read (another node's sweep): the next sweep decides again.
+      if (expired) await this.#storage.removePart(id);
     } finally {
       await lock.release();
     }
@@ -129,6 +134,7 @@ export class Concatenation {
   #claimLock(id: string): Promise<Lock> {
     return acquireOrLocked(this.#locker, `concat:${id}`, `Partial upload "${id}"`, {
       timeoutMs: this.#lockTimeoutMs,
+      ...(this.#leaseMs === undefined ? {} : { leaseMs: this.#leaseMs }),
     });
   }
 
@@ -232,17 +238,24 @@ export class Concatenation {
       status: "uploading",
       updatedAt: now,
     };
-    await this.#store.putUpload(joined);
+    if (!(await this.#store.putUpload(joined, { ifVersion: final.version ?? 0 }))) {
+      // Another writer changed the final since this join read it: its state stands.
+      throw new AppError("UPLOAD_LOCKED", `Upload "${final.id}" changed during its join; retry`);
+    }
+    const written = { ...joined, version: (final.version ?? 0) + 1 };
     // Every part is marked joined before any is removed: after a crash in between, either all
     // are marked (the join is done) or every part's bytes are still there to join again.
     for (const part of parts) {
       if (part.consumedBy !== final.id) {
-        await this.#store.putUpload({ ...part, consumedBy: final.id, updatedAt: now });
+        // Conditional: a part changed since the read is not marked (a rejoin reads again).
+        await this.#store.putUpload({ ...part, consumedBy: final.id, updatedAt: now }, {
+          ifVersion: part.version ?? 0,
+        });
       }
     }
     for (const part of parts) await this.#storage.removePart(part.id);
-    steps.started(joined);
-    return await steps.finish(joined);
+    steps.started(written);
+    return await steps.finish(written);
   }
 
   /** The final's progress as tus HEAD reports it while parts are still uploading. */

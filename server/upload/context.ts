@@ -8,21 +8,27 @@ import type { SessionRecord, StateStore, UploadRecord } from "../state/store.ts"
 import { isValidUploadId, type UploadStorage } from "../storage/storage.ts";
 import type { EventBus } from "./event_bus.ts";
 import { extensionFor } from "./file_types.ts";
-import { type InFlight, LocalInFlight, type StopReason } from "./in_flight.ts";
+import type { InFlight, StopReason } from "./in_flight.ts";
+import { SharedInFlight } from "./shared_in_flight.ts";
+import type { StopChannel } from "../cluster/stop_channel.ts";
+import { MemoryStopChannel } from "../cluster/memory_stop_channel.ts";
+import { type Change, type Changed, rewrite, sessionTable, uploadTable } from "./conditional.ts";
 import { SpeedMeter } from "./speed.ts";
 import { sessionDelta } from "./progress_delta.ts";
 
-export type ServiceConfig = Pick<
-  Config,
-  | "categories"
-  | "maxFileSize"
-  | "sessionTimeoutMs"
-  | "allowAnonymous"
-  | "maxRetries"
-  | "tokenTtlMs"
-  | "lockTimeoutMs"
-  | "sessionRetentionMs"
->;
+export type ServiceConfig =
+  & Pick<
+    Config,
+    | "categories"
+    | "maxFileSize"
+    | "sessionTimeoutMs"
+    | "allowAnonymous"
+    | "maxRetries"
+    | "tokenTtlMs"
+    | "lockTimeoutMs"
+    | "sessionRetentionMs"
+  >
+  & Partial<Pick<Config, "lockLeaseMs">>;
 
 export interface ServiceDeps {
   store: StateStore;
@@ -32,8 +38,13 @@ export interface ServiceDeps {
   tokens: TokenSigner;
   config: ServiceConfig;
   now?: () => number;
-  /** The PATCHes in flight; default this node's own registry. */
+  /** The PATCHes in flight; default this node's own registry over `stopChannel`. */
   inFlight?: InFlight;
+  /**
+   * Stop requests heard by every node sharing the uploads (pause, cancel, expiry of a PATCH
+   * another node writes). Default: a channel of this node alone.
+   */
+  stopChannel?: StopChannel<StopReason>;
 }
 
 export const TOUCH_EVERY_MS = 1000;
@@ -52,6 +63,8 @@ export class UploadContext {
   readonly config: ServiceConfig;
   readonly now: () => number;
   readonly inFlight: InFlight;
+  /** Set when this context made the registry: it stops listening at close(). */
+  readonly #ownInFlight: SharedInFlight | null = null;
   readonly speeds = new SpeedMeter();
   readonly touched = new Map<string, number>();
 
@@ -63,7 +76,93 @@ export class UploadContext {
     this.tokens = deps.tokens;
     this.config = deps.config;
     this.now = deps.now ?? Date.now;
-    this.inFlight = deps.inFlight ?? new LocalInFlight();
+    if (deps.inFlight) {
+      this.inFlight = deps.inFlight;
+    } else {
+      this.inFlight = this.#ownInFlight = new SharedInFlight(
+        deps.stopChannel ?? new MemoryStopChannel<StopReason>(),
+      );
+    }
+  }
+
+  /** Stops listening for other nodes' stop requests. */
+  close(): void {
+    this.#ownInFlight?.close();
+  }
+
+  /** Lock options every acquire shares: the configured wait and lease. */
+  lockOptions(): { timeoutMs: number; leaseMs?: number } {
+    const leaseMs = this.config.lockLeaseMs;
+    return leaseMs === undefined
+      ? { timeoutMs: this.config.lockTimeoutMs }
+      : { timeoutMs: this.config.lockTimeoutMs, leaseMs };
+  }
+
+  /** The upload's lock if no one holds it now (recovery, sweeps); null: a live holder. */
+  tryLock(key: string) {
+    const leaseMs = this.config.lockLeaseMs;
+    return this.locker.tryAcquire(key, leaseMs === undefined ? {} : { leaseMs });
+  }
+
+  /**
+   * Conditional read-modify-write of an upload (see conditional.ts): `change` sees the stored
+   * record (first `base` when it has its version) and is asked again after a conflict.
+   */
+  updateUpload(
+    id: string,
+    change: Change<UploadRecord>,
+    base?: UploadRecord | null,
+  ): Promise<Changed<UploadRecord>> {
+    return rewrite(uploadTable(this.store), id, change, base);
+  }
+
+  /**
+   * The writer's change of its own copy `mine`, written over the stored record while the
+   * stored state is still the one the writer decided on (`when`, default: the same status):
+   * a pause, cancel or expiry another node wrote meanwhile wins. The writer's own facts
+   * (offset, size, start, type check) come from its copy, everything else from the store.
+   */
+  async amend(
+    mine: UploadRecord,
+    fields: Partial<UploadRecord> | ((stored: UploadRecord) => Partial<UploadRecord>),
+    when: (stored: UploadRecord) => boolean = (stored) => stored.status === mine.status,
+  ): Promise<Changed<UploadRecord>> {
+    return await this.updateUpload(mine.id, (stored) =>
+      when(stored)
+        ? {
+          ...stored,
+          offset: mine.offset,
+          size: mine.size,
+          startedAt: mine.startedAt,
+          typeChecked: mine.typeChecked,
+          filetype: mine.filetype,
+          ext: mine.ext,
+          ...(typeof fields === "function" ? fields(stored) : fields),
+        }
+        : null, mine);
+  }
+
+  /** What a request on `upload` answers once the upload left `uploading` (paused, ended). */
+  stateError(upload: UploadRecord, action = "append to"): AppError {
+    if (upload.status === "paused") {
+      return new AppError("UPLOAD_PAUSED", `Upload "${upload.id}" was paused`, {
+        headers: { "Upload-Offset": String(upload.offset) },
+      });
+    }
+    const code = upload.error?.code;
+    if (upload.status === "failed" && (code === "SESSION_TIMEOUT" || code === "UPLOAD_EXPIRED")) {
+      return new AppError("UPLOAD_EXPIRED", `Upload "${upload.id}" has expired`);
+    }
+    return this.terminalError(upload, action);
+  }
+
+  /** The same for a session. */
+  updateSession(
+    id: string,
+    change: Change<SessionRecord>,
+    base?: SessionRecord | null,
+  ): Promise<Changed<SessionRecord>> {
+    return rewrite(sessionTable(this.store), id, change, base);
   }
 
   async session(id: string): Promise<SessionRecord> {
@@ -127,8 +226,10 @@ export class UploadContext {
 
   async lock(id: string) {
     return await acquireOrLocked(this.locker, `upload:${id}`, `Upload "${id}"`, {
-      timeoutMs: this.config.lockTimeoutMs,
-      onReleaseRequest: () => this.inFlight.stop(id, "superseded" satisfies StopReason),
+      ...this.lockOptions(),
+      // Asked of the holder, which is this node: published, the request could reach the
+      // next holder after it took over and end its new PATCH.
+      onReleaseRequest: () => this.inFlight.stopLocal(id, "superseded" satisfies StopReason),
     });
   }
 
@@ -139,15 +240,33 @@ export class UploadContext {
       session: SessionRecord,
     ) => Promise<SessionRecord | null | void> | SessionRecord | null | void,
   ): Promise<SessionRecord> {
+    return (await this.changeSession(id, update)).session;
+  }
+
+  /**
+   * withSession that says whether it wrote: events of a transition are published only by the
+   * writer that made it (three nodes expiring one session publish one `session-error`). The
+   * write is conditional on the version read; after a conflict `update` decides again from
+   * the newer record, so it must not act outside its return value.
+   */
+  async changeSession(
+    id: string,
+    update: (
+      session: SessionRecord,
+    ) => Promise<SessionRecord | null | void> | SessionRecord | null | void,
+  ): Promise<{ session: SessionRecord; changed: boolean }> {
     const lock = await acquireOrLocked(this.locker, `session:${id}`, `Session "${id}"`, {
-      timeoutMs: this.config.lockTimeoutMs,
+      ...this.lockOptions(),
     });
     try {
-      const session = await this.session(id);
-      const next = await update(session);
-      if (next) await this.store.putSession(next);
-      if (next) this.bus.publishProgress(sessionDelta(next, this.now()));
-      return next ?? session;
+      const result = await this.updateSession(
+        id,
+        async (session) => (await update(session)) ?? null,
+        await this.session(id),
+      );
+      if (!result.record) throw new AppError("SESSION_NOT_FOUND", `Session "${id}" does not exist`);
+      if (result.changed) this.bus.publishProgress(sessionDelta(result.record, this.now()));
+      return { session: result.record, changed: result.changed };
     } finally {
       await lock.release();
     }
@@ -167,11 +286,12 @@ export class UploadContext {
     );
   }
 
-  async insert(record: UploadRecord): Promise<void> {
-    const existing = await this.store.getUpload(record.id);
-    if (existing) throw new AppError("INVALID_REQUEST", `Upload "${record.id}" already exists`);
-    await this.storage.create(record.id);
-    await this.store.putUpload(record);
+  /**
+   * The key fixed at creation: the upload's creation day, and the extension its declared
+   * name or type gives (completion keeps it unless the content check found another type).
+   */
+  stagedKey(upload: UploadRecord): string {
+    return this.storageKey(upload, upload.createdAt);
   }
 
   storageKey(upload: UploadRecord, at: number): string {

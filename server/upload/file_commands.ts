@@ -74,8 +74,16 @@ export class FileCommands {
         return null;
       }
       const now = this.#ctx.now();
-      const paused = { ...upload, status: "paused" as const, updatedAt: now };
-      await this.#ctx.store.putUpload(paused);
+      const written = await this.#ctx.updateUpload(
+        upload.id,
+        (stored) =>
+          stored.status === "paused" || isTerminal(stored)
+            ? null
+            : { ...stored, status: "paused" as const, updatedAt: now },
+        upload,
+      );
+      if (!written.changed || !written.record) return null;
+      const paused = written.record;
       this.#ctx.bus.publish({
         name: "upload-paused",
         payload: {
@@ -83,7 +91,7 @@ export class FileCommands {
           fileId: upload.id,
           reason,
           pausedAt: new Date(now).toISOString(),
-          uploadedBytes: upload.offset,
+          uploadedBytes: paused.offset,
         },
       });
       return paused;
@@ -99,15 +107,23 @@ export class FileCommands {
         return null;
       }
       const now = this.#ctx.now();
-      const resumed = { ...upload, status: "uploading" as const, error: null, updatedAt: now };
-      await this.#ctx.store.putUpload(resumed);
+      const written = await this.#ctx.updateUpload(
+        upload.id,
+        (stored) =>
+          !RESUMABLE.has(stored.status) || isFinalFailure(stored) || isTerminal(stored)
+            ? null
+            : { ...stored, status: "uploading" as const, error: null, updatedAt: now },
+        upload,
+      );
+      if (!written.changed || !written.record) return null;
+      const resumed = written.record;
       this.#ctx.bus.publish({
         name: "upload-resumed",
         payload: {
           sessionId: command.sessionId,
           fileId: upload.id,
           resumedAt: new Date(now).toISOString(),
-          uploadedBytes: upload.offset,
+          uploadedBytes: resumed.offset,
         },
       });
       return resumed;
@@ -137,6 +153,7 @@ export class FileCommands {
     if (await this.#ctx.store.getUpload(fileId)) return false;
     let withdrawn = false;
     await this.#ctx.withSession(sessionId, (session) => {
+      withdrawn = false; // asked again after a conflict: only the last answer counts
       if (!session.announcedFileIds.includes(fileId)) return null;
       withdrawn = true;
       return {
@@ -157,7 +174,12 @@ export class FileCommands {
       return await this.cancelUpload(upload, reason, false);
     }, true);
     const now = this.#ctx.now();
-    await this.#ctx.withSession(sessionId, (s) => ({ ...s, status: "cancelled", endedAt: now }));
+    const { changed } = await this.#ctx.changeSession(
+      sessionId,
+      (s) => (s.status === "cancelled" ? null : { ...s, status: "cancelled", endedAt: now }),
+    );
+    // Another node's cancel of the same session announced it already.
+    if (!changed) return;
     this.#ctx.bus.publish({
       name: "upload-cancelled",
       payload: { sessionId, reason, cancelledAt: new Date(now).toISOString(), uploadedBytes },
@@ -171,10 +193,17 @@ export class FileCommands {
     announce: boolean,
   ): Promise<UploadRecord> {
     const now = this.#ctx.now();
+    // The record first: whoever sees the bytes gone must also see the upload cancelled.
+    const written = await this.#ctx.updateUpload(
+      upload.id,
+      (stored) =>
+        stored.status === "cancelled" ? null : { ...stored, status: "cancelled", updatedAt: now },
+      upload,
+    );
     await this.#ctx.storage.removePart(upload.id);
-    const cancelled: UploadRecord = { ...upload, status: "cancelled", updatedAt: now };
-    await this.#ctx.store.putUpload(cancelled);
+    const cancelled: UploadRecord = written.record ?? { ...upload, status: "cancelled" };
     this.#ctx.speeds.forget(upload.id);
+    if (!written.changed) return cancelled;
     if (announce && upload.sessionId && upload.concat === "none") {
       this.#ctx.bus.publish({
         name: "upload-cancelled",
@@ -183,7 +212,7 @@ export class FileCommands {
           fileId: upload.id,
           reason,
           cancelledAt: new Date(now).toISOString(),
-          uploadedBytes: upload.offset,
+          uploadedBytes: cancelled.offset,
         },
       });
     }

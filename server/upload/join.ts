@@ -16,6 +16,7 @@ export function concatenationOf(
     storage: ctx.storage,
     locker: ctx.locker,
     lockTimeoutMs: ctx.config.lockTimeoutMs,
+    ...(ctx.config.lockLeaseMs === undefined ? {} : { leaseMs: ctx.config.lockLeaseMs }),
     steps: {
       now: () => ctx.now(),
       maxSize: (upload) => ctx.maxSize(upload),

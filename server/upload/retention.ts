@@ -36,9 +36,10 @@ export async function purgeEndedSessions(
         if (upload.status !== "completed" || upload.concat === "partial") {
           await deps.storage.removePart(upload.id);
         }
-        await deps.store.deleteUpload(upload.id);
+        await deps.store.deleteUpload(upload.id, versionOf(upload));
       }
-      await deps.store.deleteSession(session.id);
+      // As read under the lock: a writer whose lease lapsed cannot have it deleted under it.
+      if (!(await deps.store.deleteSession(session.id, versionOf(session)))) continue;
       deps.forget(session.id, uploads.map((u) => u.id));
       purged++;
     } finally {
@@ -46,4 +47,8 @@ export async function purgeEndedSessions(
     }
   }
   return purged;
+}
+
+function versionOf(record: { version?: number }): { ifVersion?: number } {
+  return record.version === undefined ? {} : { ifVersion: record.version };
 }

@@ -186,4 +186,12 @@ export class UploadService implements HttpApi, SessionCommands {
   stopAll(): void {
     this.#ctx.inFlight.stopAll("shutdown");
   }
+
+  /**
+   * Stops hearing other nodes' stop requests (the channel itself is closed by whoever
+   * opened it, after this). Call after stopAll() at shutdown.
+   */
+  close(): void {
+    this.#ctx.close();
+  }
 }

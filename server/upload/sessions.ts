@@ -32,7 +32,10 @@ export class Sessions {
       announcedFileIds: [],
       endedAt: null,
     };
-    await this.#ctx.store.putSession(session);
+    // Only if absent: a random id, but a second node must never replace a session.
+    if (!(await this.#ctx.store.putSession(session, { ifVersion: 0 }))) {
+      throw new Error(`Session id ${session.id} is already taken`);
+    }
     const token = await this.#ctx.tokens.sign({
       sessionId: session.id,
       expiresAt: now + this.#ctx.config.tokenTtlMs,

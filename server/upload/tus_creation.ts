@@ -111,11 +111,12 @@ export class TusCreation {
     if (principal.kind === "anonymous") {
       checkSize(record.filename, record.size, this.#ctx.config.maxFileSize);
       record.typeChecked = true;
-      await this.#ctx.insert(record);
+      await this.#insert(record);
       return;
     }
     checkSessionGrant(principal, meta.sessionId);
     const now = this.#ctx.now();
+    let inserted = false;
     await this.#ctx.withSession(principal.sessionId, async (session) => {
       this.#ctx.checkOpen(session);
       if (meta.category !== undefined && meta.category !== session.category) {
@@ -134,9 +135,12 @@ export class TusCreation {
         // A part's bytes are checked as the final file they become (content sniff at the join).
         record.typeChecked = true;
       }
-      const uploads = await this.#ctx.store.listUploads(session.id);
+      // Not counting the record itself: after a conflict on the session this runs again.
+      const uploads = (await this.#ctx.store.listUploads(session.id))
+        .filter((u) => !inserted || u.id !== record.id);
       checkFileQuota(session, uploads, record, limits, consuming);
-      await this.#ctx.insert(record);
+      if (!inserted) await this.#insert(record);
+      inserted = true;
       return {
         ...session,
         status: "active",
@@ -145,5 +149,34 @@ export class TusCreation {
         expiresAt: now + this.#ctx.config.sessionTimeoutMs,
       };
     });
+  }
+
+  /**
+   * Record first, then its part, both under the upload's lock: a part without a record is
+   * then always a leftover that recovery may remove, and a recovery on another node skips
+   * the new upload while its creator holds the lock (issue #9: recovery must not remove a
+   * part another node is creating). The record is written only if absent (ifVersion 0): two
+   * nodes creating one client-chosen id cannot both win. A non-partial upload is staged
+   * under the key it will most likely finish as (S3 then copies nothing at completion).
+   */
+  async #insert(record: UploadRecord): Promise<void> {
+    // tryLock, not a wait: creation may hold the session's lock, and a PATCH holding the
+    // upload's lock takes the session's to touch it; an id someone writes exists anyway.
+    const lock = await this.#ctx.tryLock(`upload:${record.id}`);
+    if (!lock) throw new AppError("INVALID_REQUEST", `Upload "${record.id}" already exists`);
+    try {
+      if (!(await this.#ctx.store.putUpload(record, { ifVersion: 0 }))) {
+        throw new AppError("INVALID_REQUEST", `Upload "${record.id}" already exists`);
+      }
+      try {
+        if (record.concat === "partial") await this.#ctx.storage.create(record.id);
+        else await this.#ctx.storage.create(record.id, { key: this.#ctx.stagedKey(record) });
+      } catch (error) {
+        await this.#ctx.store.deleteUpload(record.id, { ifVersion: 1 }).catch(() => {});
+        throw error;
+      }
+    } finally {
+      await lock.release();
+    }
   }
 }

@@ -4,18 +4,20 @@ import type { UploadStorage } from "../storage/storage.ts";
 import { isDiskFull } from "../storage/disk_full.ts";
 import { SNIFF_BYTES } from "./content_check.ts";
 import type { Principal } from "./principal.ts";
-import { isFinalFailure } from "./snapshot.ts";
-import { checkSize } from "./upload_rules.ts";
-import { isSettled, type UploadContext } from "./context.ts";
+import type { UploadContext } from "./context.ts";
 import type { StopReason } from "./in_flight.ts";
 import type { PatchInput } from "./api.ts";
 import type { DomainEvents } from "./domain_events.ts";
 import type { Completion } from "./completion.ts";
 import type { TusAccess } from "./tus_access.ts";
+import { beginPatch } from "./patch_begin.ts";
+import { headCheckFor } from "./head_check.ts";
+import type { CheckedType } from "./content_check.ts";
 
 /**
  * tus PATCH: append under the upload's lock, checkpoints committing offsets, deferred length,
- * checksum.
+ * checksum. Every state write is conditional on the version read and built from the stored
+ * record, and a lapsed lease (`lock.lost`) ends the write with no state write after it.
  */
 export class TusPatch {
   #ctx: UploadContext;
@@ -42,7 +44,7 @@ export class TusPatch {
     await this.#uploads.getUpload(principal, id);
     const lock = await this.#ctx.lock(id);
     try {
-      return await this.#patchLocked(principal, id, body, input);
+      return await this.#patchLocked(principal, id, body, input, lock.lost);
     } finally {
       await lock.release();
     }
@@ -53,55 +55,15 @@ export class TusPatch {
     id: string,
     body: ReadableStream<Uint8Array>,
     input: PatchInput,
+    lost: AbortSignal,
   ): Promise<UploadRecord> {
-    let upload = await this.#uploads.getUpload(principal, id);
-    // tus concatenation: "The Server MUST respond with 403 Forbidden to PATCH requests against a final upload URL".
-    if (upload.concat === "final") {
-      throw new AppError("INSUFFICIENT_PERMISSIONS", "A final upload cannot be patched");
-    }
-    if (upload.status === "paused") {
-      throw new AppError("UPLOAD_PAUSED", `Upload "${id}" is paused`, {
-        headers: { "Upload-Offset": String(upload.offset) },
-      });
-    }
-    if (isFinalFailure(upload) && upload.error) {
-      throw new AppError(upload.error.code, upload.error.message);
-    }
-    if (upload.sessionId) this.#ctx.checkOpen(await this.#ctx.session(upload.sessionId));
-    // tus core: "If the offsets do not match, the Server MUST respond with 409 Conflict without modifying the upload resource."
-    if (input.offset !== upload.offset) {
-      throw new AppError(
-        "OFFSET_MISMATCH",
-        `Cannot append to "${id}": offset ${input.offset} does not match ${upload.offset}`,
-        {
-          headers: { "Upload-Offset": String(upload.offset) },
-        },
-      );
-    }
-    if (input.uploadLength !== null) {
-      upload = await this.#setDeferredLength(upload, input.uploadLength);
-    }
-    const max = this.#ctx.maxSize(upload);
-    const room = (upload.size ?? max) - upload.offset;
-    if (input.contentLength !== null && input.contentLength > room) {
-      throw new AppError(
-        "FILE_TOO_LARGE",
-        `Cannot append ${input.contentLength} bytes to "${id}": only ${room} remain`,
-      );
-    }
+    const begun = await beginPatch(this.#ctx, this.#uploads, principal, id, input);
+    const upload = begun.upload;
+    const { room, firstStart } = begun;
     if (upload.status === "completed") return upload;
 
     const start = upload.offset;
-    const now = this.#ctx.now();
-    const firstStart = upload.startedAt === null;
-    upload = {
-      ...upload,
-      status: "uploading",
-      error: null,
-      startedAt: upload.startedAt ?? now,
-      updatedAt: now,
-    };
-    await this.#ctx.store.putUpload(upload);
+    const now = upload.updatedAt;
     await this.#ctx.touch(upload.sessionId);
     this.#ctx.speeds.restart(id, start, now);
     if (upload.sessionId && upload.concat === "none") {
@@ -121,18 +83,16 @@ export class TusPatch {
     }
 
     const controller = this.#ctx.inFlight.register(id);
+    const sniff = headCheckFor(upload, start, this.#ctx.config);
+    const found = () => sniff?.found() ?? null;
     let current = upload;
     let chain = Promise.resolve();
     const checkpoint = (offset: number) => {
       chain = chain.then(async () => {
-        if (offset <= current.offset || current.status !== "uploading") return;
-        current = await this.#commitOffset(current, offset);
+        // A lapsed lease: another node may hold the upload now, so nothing more is written.
+        if (lost.aborted || offset <= current.offset || current.status !== "uploading") return;
+        current = await this.#commitOffset(current, offset, { found: found() });
         if (current.status !== "uploading") controller.abort("superseded" satisfies StopReason);
-        if (
-          !current.typeChecked && offset >= SNIFF_BYTES && !(await this.#completion.typeOk(current))
-        ) {
-          controller.abort("type" satisfies StopReason);
-        }
       });
       return chain;
     };
@@ -141,28 +101,36 @@ export class TusPatch {
       const options: Parameters<UploadStorage["write"]>[2] = {
         offset: start,
         maxBytes: room,
-        signal: controller.signal,
+        signal: AbortSignal.any([controller.signal, lost]),
         onCheckpoint: checkpoint,
       };
       if (input.contentLength !== null) options.expectedBytes = input.contentLength;
       if (input.checksum) options.checksum = input.checksum.algorithm;
+      if (sniff) options.head = sniff.head;
       result = await this.#ctx.storage.write(id, body, options);
       await chain;
     } catch (error) {
       await chain.catch(() => {});
       this.#ctx.inFlight.unregister(id, controller);
+      if (lost.aborted) throw this.#lapsed(id, error);
       throw await this.#storageFailed(current, error);
     }
     this.#ctx.inFlight.unregister(id, controller);
+    if (lost.aborted) throw this.#lapsed(id, lost.reason);
     const stop = controller.signal.aborted ? (controller.signal.reason as StopReason) : null;
 
+    // The head check said no: today's type rejection (the part goes, the upload fails).
+    if (result.stop === "rejected") {
+      if (current.status !== "uploading") throw this.#ctx.stateError(current);
+      return await this.#completion.rejectContent(current);
+    }
     if (
       input.checksum && (result.stop !== "end" || !equalBytes(result.digest, input.checksum.digest))
     ) {
       // tus checksum: "the Server MUST respond with 460 Checksum Mismatch" and the chunk is discarded.
       await this.#ctx.storage.truncate(id, start);
-      current = await this.#commitOffset({ ...current, offset: start }, start, true);
-      if (result.stop === "end") {
+      current = await this.#commitOffset({ ...current, offset: start }, start, { final: true });
+      if (result.stop === "end" && current.status === "uploading") {
         throw new AppError(
           "CHECKSUM_MISMATCH",
           `Cannot append to "${id}": the ${input.checksum.algorithm} checksum does not match`,
@@ -170,16 +138,23 @@ export class TusPatch {
       }
     } else if (result.stop === "limit") {
       await this.#ctx.storage.truncate(id, start);
-      current = await this.#commitOffset({ ...current, offset: start }, start, true);
-      throw new AppError(
-        "FILE_TOO_LARGE",
-        `Cannot append to "${id}": the body is longer than the upload`,
-      );
+      current = await this.#commitOffset({ ...current, offset: start }, start, { final: true });
+      if (current.status === "uploading") {
+        throw new AppError(
+          "FILE_TOO_LARGE",
+          `Cannot append to "${id}": the body is longer than the upload`,
+        );
+      }
     } else {
       // Stopped by expiry: the bytes count, but they must not renew the lease the sweep ends.
-      current = await this.#commitOffset(current, result.offset, true, stop !== "expired");
+      current = await this.#commitOffset(current, result.offset, {
+        final: true,
+        renew: stop !== "expired",
+        found: found(),
+      });
     }
-    if (current.status !== "uploading") throw this.#ctx.terminalError(current, "append to");
+    // Paused, cancelled or expired by another node meanwhile: answered by that state.
+    if (current.status !== "uploading") throw this.#ctx.stateError(current);
 
     if (stop === "type") return await this.#completion.rejectContent(current);
     if (stop === "pause") {
@@ -200,6 +175,8 @@ export class TusPatch {
       );
       throw new AppError("UPLOAD_INTERRUPTED", `The request for "${id}" ended before its body`);
     }
+    // The head check runs as bytes pass; reading the head back is left for a write that
+    // carried none (a body that ended before the head and a later empty PATCH).
     if (
       !current.typeChecked && (current.offset >= SNIFF_BYTES || current.offset === current.size)
     ) {
@@ -217,26 +194,32 @@ export class TusPatch {
     return current;
   }
 
+  /**
+   * Commits `offset`, built from the STORED record and written only over its version: a
+   * pause, cancel or expiry that another node wrote is never overwritten (issue #9). Returns
+   * the stored record as it is afterwards; a status other than `uploading` ends the PATCH.
+   */
   async #commitOffset(
     upload: UploadRecord,
     offset: number,
-    final = false,
-    renew = true,
+    options: { final?: boolean; renew?: boolean; found?: CheckedType | null },
   ): Promise<UploadRecord> {
-    // A PATCH that was stopped must not resurrect an upload someone else ended meanwhile
-    // (expired, cancelled, failed): its record, not the writer's copy, is the truth.
-    const stored = await this.#ctx.store.getUpload(upload.id);
-    if (!stored || (isSettled(stored) && stored.status !== upload.status)) {
-      return stored ?? { ...upload, status: "cancelled" };
-    }
+    const { final = false, renew = true, found = null } = options;
     const now = this.#ctx.now();
-    const next = {
-      ...upload,
-      offset,
-      updatedAt: now,
-      expiresAt: renew ? now + this.#ctx.config.sessionTimeoutMs : upload.expiresAt,
-    };
-    await this.#ctx.store.putUpload(next);
+    const written = await this.#ctx.updateUpload(
+      upload.id,
+      (stored) =>
+        stored.status !== "uploading" ? null : {
+          ...stored,
+          offset,
+          updatedAt: now,
+          expiresAt: renew ? now + this.#ctx.config.sessionTimeoutMs : stored.expiresAt,
+          ...(found ? { typeChecked: true, filetype: found.type, ext: found.ext } : {}),
+        },
+      upload,
+    );
+    const next = written.record ?? { ...upload, status: "cancelled" as const };
+    if (!written.changed) return next;
     this.#ctx.speeds.record(upload.id, offset, now);
     if (renew) await this.#ctx.touch(upload.sessionId);
     if (!final && upload.sessionId && upload.concat === "none") {
@@ -245,24 +228,16 @@ export class TusPatch {
     return next;
   }
 
-  async #setDeferredLength(upload: UploadRecord, length: number): Promise<UploadRecord> {
-    if (upload.size !== null) {
-      if (upload.size === length) return upload;
-      throw new AppError(
-        "INVALID_REQUEST",
-        `Upload-Length of "${upload.id}" is already ${upload.size}`,
-      );
-    }
-    if (length < upload.offset) {
-      throw new AppError(
-        "INVALID_REQUEST",
-        `Upload-Length ${length} is below the offset ${upload.offset}`,
-      );
-    }
-    checkSize(upload.filename, length, this.#ctx.maxSize(upload));
-    const next = { ...upload, size: length };
-    await this.#ctx.store.putUpload(next);
-    return next;
+  /**
+   * The lease lapsed mid-write: another node may hold the upload now, so this PATCH writes
+   * no more state (no commit, no truncate, no failure); the client resumes from HEAD.
+   */
+  #lapsed(id: string, cause: unknown): AppError {
+    return new AppError(
+      "UPLOAD_LOCKED",
+      `The lock of upload "${id}" lapsed during the write; resume from HEAD`,
+      { cause },
+    );
   }
 
   /**
