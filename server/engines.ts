@@ -1,19 +1,30 @@
 /**
  * The engines one node runs on, chosen from the Config in one place so that main.ts only
- * composes them. Today every node is embedded: SQLite state, local-disk files, in-process
- * locks. The clustered engines (issue #9) plug in here: with `config.redis` a Redis state
- * store, locker, rate-limit store, stop-request channel and Socket.IO adapter; with
- * `config.s3` an S3 storage. Until they are wired, a node given H5_REDIS_URL or H5_S3_BUCKET
- * still runs embedded and `pending` says so at start.
+ * composes them. Embedded (the default): SQLite state, local-disk files, in-process locks,
+ * rate limits, stop requests and rooms. `config.redis` (H5_REDIS_URL): state, locks, rate
+ * limits, stop requests, progress deltas and Socket.IO rooms in Redis (engines_redis.ts).
+ * `config.s3` (H5_S3_BUCKET): files in S3-compatible storage. Each is independent: Redis
+ * with local disk suits one machine or a folder every node shares; S3 without Redis suits
+ * one node.
  */
 import type { ServerOptions } from "socket.io";
 import type { Config } from "./config.ts";
+import { MemoryProgressChannel } from "./cluster/memory_progress_channel.ts";
+import type { ProgressChannel } from "./cluster/progress_channel.ts";
+import type { StopChannel } from "./cluster/stop_channel.ts";
+import { EngineStartError } from "./engine_start_error.ts";
+import { maskedRedisUrl, openRedis } from "./engines_redis.ts";
+import type { RateLimitStore } from "./http/rate_limit_store.ts";
 import type { Locker } from "./lock/locker.ts";
 import { MemoryLocker } from "./lock/memory_locker.ts";
 import type { StateStore } from "./state/store.ts";
 import { SqliteStore } from "./state/sqlite_store.ts";
 import { LocalDiskStorage } from "./storage/local_disk.ts";
+import { S3Storage } from "./storage/s3/s3_storage.ts";
 import type { UploadStorage } from "./storage/storage.ts";
+import type { StopReason } from "./upload/in_flight.ts";
+
+export { EngineStartError };
 
 export interface Engines {
   store: StateStore;
@@ -24,32 +35,109 @@ export interface Engines {
    * only); Redis: `@socket.io/redis-adapter`, so a watcher on node B hears node A's events.
    */
   realtimeAdapter?: ServerOptions["adapter"];
-  // The integration adds, typed by their own modules: `rateLimits` (shared buckets for
-  // sessions, handshakes and file commands) and `stopChannel` (stop requests that reach the
-  // node holding an upload's PATCH). Undefined there means the node's in-process default.
-  /** Configured engines this build cannot run yet (the node runs embedded instead). */
-  pending: string[];
+  /** Shared buckets for sessions, handshakes and file commands; undefined: this node's own. */
+  rateLimits?: RateLimitStore;
+  /** Stop requests that reach the node holding an upload's PATCH; undefined: in-process. */
+  stopChannel?: StopChannel<StopReason>;
+  /** The other nodes' progress deltas (a no-op channel when this is the only node). */
+  progressChannel: ProgressChannel;
   /** What the node runs on, for its start line. */
   describe: string;
-  /** Closes what the engines opened (connections, databases), after the service stopped. */
+  /** Closes what the engines opened (connections, databases), in reverse order. */
   close(): Promise<void>;
 }
 
 export async function openEngines(config: Config): Promise<Engines> {
-  await Deno.mkdir(`${config.dataDir}/uploads`, { recursive: true });
-  const store = new SqliteStore(`${config.dataDir}/state.db`);
-  const storage = new LocalDiskStorage(`${config.dataDir}/uploads`, {
-    idleTimeoutMs: config.idleTimeoutMs,
-  });
-  const pending: string[] = [];
-  if (config.redis) pending.push("H5_REDIS_URL");
-  if (config.s3) pending.push("H5_S3_BUCKET");
-  return {
-    store,
-    storage,
-    locker: new MemoryLocker(),
-    pending,
-    describe: `data in ${config.dataDir}`,
-    close: () => store.close(),
+  // The service passes H5_LOCK_LEASE_MS with every acquire; the lockers default to it too.
+  const leaseMs = config.lockLeaseMs;
+  const closers: { what: string; close: () => Promise<unknown> | unknown }[] = [];
+  const close = async () => {
+    for (const { what, close } of closers.reverse()) {
+      try {
+        await close();
+      } catch (error) {
+        console.error(`Closing ${what} failed:`, error);
+      }
+    }
   };
+  const parts: string[] = [];
+  try {
+    let storage: UploadStorage;
+    if (config.s3) {
+      const s3 = new S3Storage({
+        bucket: config.s3.bucket,
+        region: config.s3.region,
+        accessKeyId: config.s3.accessKeyId,
+        secretAccessKey: config.s3.secretAccessKey,
+        forcePathStyle: config.s3.forcePathStyle,
+        idleTimeoutMs: config.idleTimeoutMs,
+        ...(config.s3.endpoint === null ? {} : { endpoint: config.s3.endpoint }),
+      });
+      closers.push({ what: "the S3 client", close: () => s3.close() });
+      try {
+        await s3.ensureBucket();
+      } catch (error) {
+        const where = config.s3.endpoint ?? `AWS S3 (${config.s3.region})`;
+        throw new EngineStartError(
+          `H5_S3_BUCKET=${config.s3.bucket} cannot be opened at ${where} (${reason(error)})`,
+        );
+      }
+      storage = s3;
+      parts.push(`files in S3 bucket ${config.s3.bucket}`);
+    } else {
+      await Deno.mkdir(`${config.dataDir}/uploads`, { recursive: true });
+      storage = new LocalDiskStorage(`${config.dataDir}/uploads`, {
+        idleTimeoutMs: config.idleTimeoutMs,
+      });
+      parts.push(`files in ${config.dataDir}/uploads`);
+    }
+
+    if (config.redis) {
+      const redis = await openRedis(config.redis, { node: config.nodeId, leaseMs });
+      closers.push({ what: "the redis engines", close: () => redis.close() });
+      parts.push(`state, locks and rooms in redis ${maskedRedisUrl(config.redis.url)}`);
+      return {
+        store: redis.store,
+        storage,
+        locker: redis.locker,
+        realtimeAdapter: redis.adapter,
+        rateLimits: redis.rateLimits,
+        stopChannel: redis.stopChannel,
+        progressChannel: redis.progressChannel,
+        describe: parts.join(", "),
+        close,
+      };
+    }
+    await Deno.mkdir(config.dataDir, { recursive: true });
+    const store = new SqliteStore(`${config.dataDir}/state.db`);
+    closers.push({ what: "the state database", close: () => store.close() });
+    const locker = new MemoryLocker({ leaseMs });
+    const progressChannel = new MemoryProgressChannel();
+    closers.push({ what: "the progress channel", close: () => progressChannel.close() });
+    return {
+      store,
+      storage,
+      locker,
+      progressChannel,
+      describe: config.s3
+        ? `state in ${config.dataDir}, ${parts.join(", ")}`
+        : `data in ${config.dataDir}`,
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+function reason(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  const code = (error as { code?: string }).code;
+  return [
+    error.name !== "Error" ? error.name : "",
+    status ? `HTTP ${status}` : "",
+    code ?? "",
+    error.message,
+  ].filter(Boolean).join(": ");
 }

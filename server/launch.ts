@@ -24,8 +24,9 @@ const child = new Deno.Command(Deno.execPath(), {
     "--allow-net",
     "--allow-env",
     "--allow-read",
-    // H5_NODE_ID's default is `<hostname>-<pid>`.
-    "--allow-sys=hostname",
+    // H5_NODE_ID's default is `<hostname>-<pid>`; the S3 client's user agent names the OS
+    // release (@aws-sdk/client-s3 asks at its first request).
+    "--allow-sys=hostname,osRelease",
     `--allow-write=${dataDir}`,
     main.pathname,
   ],

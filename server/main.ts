@@ -8,7 +8,7 @@ import type { Hono } from "hono";
 import { loadOrCreateSecret, TokenSigner } from "./auth/token.ts";
 import { type Config, ConfigError, loadConfig } from "./config.ts";
 import { prepareDataDir } from "./data_dir.ts";
-import { openEngines } from "./engines.ts";
+import { type Engines, EngineStartError, openEngines } from "./engines.ts";
 import { createApp } from "./app.ts";
 import { originPolicy } from "./http/origins.ts";
 import { type Edge, peerOf, ProxyPolicy } from "./http/client_address.ts";
@@ -46,6 +46,19 @@ export async function startServer(
   options: StartOptions = {},
 ): Promise<RunningServer> {
   const engines = await openEngines(config);
+  try {
+    return await startOn(engines, config, options);
+  } catch (error) {
+    await engines.close();
+    throw error;
+  }
+}
+
+async function startOn(
+  engines: Engines,
+  config: Config,
+  options: StartOptions,
+): Promise<RunningServer> {
   const secret = await loadOrCreateSecret(config.dataDir, config.secret);
   const { storage, locker } = engines;
   const store = options.wrapStore?.(engines.store) ?? engines.store;
@@ -57,9 +70,12 @@ export async function startServer(
     bus,
     tokens: new TokenSigner(secret),
     config,
+    ...(engines.stopChannel ? { stopChannel: engines.stopChannel } : {}),
     ...(options.now ? { now: options.now } : {}),
   });
   await service.recover();
+  // Other nodes hear this node's progress deltas (their rooms stay exact; they send nothing).
+  const unpublish = bus.subscribeProgress((delta) => engines.progressChannel.publish(delta));
 
   const isOriginAllowed = originPolicy(config.allowedOrigins);
   const proxy = new ProxyPolicy(config.trustProxy, config.publicUrl);
@@ -67,10 +83,12 @@ export async function startServer(
     commands: service,
     events: bus,
     seedProgress: seedFromStore(store),
+    peerProgress: (listener) => engines.progressChannel.listen(listener),
     // A pinned public origin is the page's origin behind a proxy, not the internal URL.
     isOriginAllowed: (origin, self) => isOriginAllowed(origin, proxy.publicOrigin ?? self),
     rateLimit: { events: config.socketRate, perMs: 1000 },
     limits: { maxSocketsPerAddress: config.maxSocketsPerIp },
+    ...(engines.realtimeAdapter ? { adapter: engines.realtimeAdapter } : {}),
   });
   const appOptions: Parameters<typeof createApp>[0] = {
     service,
@@ -79,10 +97,14 @@ export async function startServer(
     sessionRate: config.sessionRate,
     commandRate: { events: config.socketRate, perMs: 1000 },
     idleTimeoutMs: config.idleTimeoutMs,
+    ...(engines.rateLimits ? { rateLimits: engines.rateLimits } : {}),
   };
   if (options.extra) appOptions.extra = options.extra;
   const app = createApp(appOptions);
 
+  // Several nodes: every HTTP answer names the node that gave it (X-H5-Node, for debugging
+  // a balancer); one node adds nothing, as before.
+  const nodeHeader = config.redis ? config.nodeId : null;
   const server = await edgeServe({
     port: config.port,
     hostname: config.host,
@@ -108,7 +130,10 @@ export async function startServer(
         remoteAddr: { ...info.remoteAddr, hostname: env.edge.client },
       });
     }
-    return app.fetch(request, env);
+    if (!nodeHeader) return app.fetch(request, env);
+    return Promise.resolve(app.fetch(request, env)).then((response) =>
+      withNode(response, nodeHeader)
+    );
   });
   const addr = server.addr;
   const host = addr.hostname === "0.0.0.0" || addr.hostname === "::" ? "127.0.0.1" : addr.hostname;
@@ -121,9 +146,6 @@ export async function startServer(
 
   if (!options.quiet) {
     console.log(`h5-uploader listening on ${url} (${engines.describe}, node ${config.nodeId})`);
-    if (engines.pending.length > 0) {
-      console.warn(`${engines.pending.join(", ")}: not wired yet, this node runs embedded`);
-    }
   }
   return {
     url,
@@ -132,6 +154,7 @@ export async function startServer(
     bus,
     async close() {
       clearInterval(sweeper);
+      unpublish();
       service.stopAll();
       await realtime.close();
       await server.shutdown();
@@ -141,8 +164,21 @@ export async function startServer(
   };
 }
 
-/** A listen that failed for a reason the operator can fix, in one line naming the variable. */
+/** `response` with the X-H5-Node header (a copy when its headers are immutable). */
+function withNode(response: Response, node: string): Response {
+  try {
+    response.headers.set("X-H5-Node", node);
+    return response;
+  } catch {
+    const copy = new Response(response.body, response);
+    copy.headers.set("X-H5-Node", node);
+    return copy;
+  }
+}
+
+/** A start that failed for a reason the operator can fix, in one line naming the variable. */
 function listenFailure(error: unknown, config: Config): string | null {
+  if (error instanceof EngineStartError) return error.message;
   const where = `PORT=${config.port} on HOST=${config.host}`;
   if (error instanceof Deno.errors.AddrInUse) return `${where} is already in use`;
   if (error instanceof Deno.errors.AddrNotAvailable) {

@@ -1,6 +1,8 @@
 /**
  * `deno task cluster` end to end: it starts redis-server, s3rver, three nodes and nginx,
- * serves the demo page and Socket.IO polling through nginx, and on SIGINT stops every
+ * serves the demo page and Socket.IO polling through nginx, stores an upload through nginx
+ * in the bucket (read back by sha256; on c0e8c30 the nodes ignored S3 and wrote to their own
+ * disks), and on SIGINT stops every
  * process it started (their pids are on its part lines), removes its temp folder, keeps
  * the data folder, and exits 0.
  */
@@ -10,6 +12,9 @@ import { taskArgs } from "./support/child.ts";
 import { within } from "./support/deadline.ts";
 import { type Scope, scoped } from "./support/scope.ts";
 import { freePort } from "./support/server.ts";
+import { createUpload, getSnapshot, patch } from "./support/http.ts";
+import { objectSha256 } from "./support/s3_objects.ts";
+import { fileBytes, sha256Hex } from "../server/testing/harness.ts";
 
 const REPO = new URL("../", import.meta.url).pathname;
 
@@ -67,7 +72,7 @@ async function assertAllGone(pids: number[], runtime: string, output: () => stri
   assert.equal(await exists(runtime), false, "the temp folder is removed");
 }
 
-Deno.test("cluster run: deno task cluster serves through nginx and Ctrl-C stops everything", () =>
+Deno.test("cluster run: deno task cluster serves and uploads to the bucket through nginx; Ctrl-C stops everything", () =>
   scoped(async (scope) => {
     const { cluster, url, port, dir, pids, runtime } = await runCluster(scope);
     assert.equal(url, `http://127.0.0.1:${port}`);
@@ -83,7 +88,25 @@ Deno.test("cluster run: deno task cluster serves through nginx and Ctrl-C stops 
       body: JSON.stringify({ category: "personal", clientType: "web" }),
     });
     assert.equal(session.status, 201);
-    assert.equal((await session.json()).uploadUrl, `${url}/api/uploads`, "H5_PUBLIC_URL");
+    const created = await session.json();
+    assert.equal(created.uploadUrl, `${url}/api/uploads`, "H5_PUBLIC_URL");
+
+    // An upload through nginx lands in the bucket (the nodes run on Redis and S3 now).
+    const source = fileBytes(6 * 2 ** 20);
+    const up = await createUpload(url, created, { size: source.length });
+    const done = await patch(up.location, created.token, 0, source);
+    assert.equal(done.status, 204, `${JSON.stringify(done.error)}\n${cluster.output()}`);
+    assert.match(done.headers.get("X-H5-Node") ?? "", /^node-[123]$/, "a node answered");
+    const { files } = await getSnapshot(url, created);
+    const uploadPath = files?.[0]?.uploadPath;
+    assert.ok(uploadPath, JSON.stringify(files));
+    const s3 = /^s3rver\s+(http:\/\/\S+)/m.exec(cluster.output())?.[1];
+    assert.ok(s3, cluster.output());
+    assert.equal(
+      await objectSha256(s3, "h5-uploads", uploadPath),
+      await sha256Hex(source),
+      `the object at ${uploadPath} in the bucket`,
+    );
 
     cluster.kill("SIGINT");
     const status = await within(cluster.status, "the cluster to stop on SIGINT", 60_000);

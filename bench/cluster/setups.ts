@@ -196,7 +196,7 @@ async function startCluster(root: string, nodes: number): Promise<Setup> {
       upstreams: running.map((n) => new URL(n.url).host),
       port,
       // Every client here is 127.0.0.1 and none polls (WebSocket-only watchers, tus).
-      balance: "round_robin",
+      balance: "round-robin",
     });
     return {
       name: setupName(nodes),

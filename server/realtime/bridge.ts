@@ -3,13 +3,18 @@ import type { RoomEventSource } from "../upload/commands.ts";
 import { type RealtimeServer, roomOf } from "./handlers.ts";
 import { ProgressThrottle } from "./throttle.ts";
 import { ProgressRooms, type SeedProgress } from "./progress_rooms.ts";
-import type { ProgressDeltaSource } from "../upload/progress_delta.ts";
+import type { ProgressDelta, ProgressDeltaSource } from "../upload/progress_delta.ts";
 
 export interface BridgeOptions {
   now: () => number;
   /** Reads a session's files once when its progress room is first needed (the store). */
   seed?: SeedProgress;
+  /** Other nodes' progress deltas: they keep this node's rooms exact, and are not sent here. */
+  peerProgress?: PeerProgress;
 }
+
+/** Subscribes to the deltas other nodes published (cluster/progress_channel.ts). */
+export type PeerProgress = (listener: (delta: ProgressDelta) => void) => () => void;
 
 /**
  * Sends every domain event to its session room, throttling per-file progress (spec,
@@ -68,9 +73,11 @@ export function bridgeRoomEvents(
     rooms.inOrder(event.payload.sessionId, () => onEvent(event))
   );
   const unsubscribeProgress = events.subscribeProgress?.((delta) => rooms.apply(delta));
+  const unsubscribePeers = options.peerProgress?.((delta) => rooms.apply(delta, { send: false }));
   return () => {
     unsubscribe();
     unsubscribeProgress?.();
+    unsubscribePeers?.();
     rooms.close();
     for (const key of [...trailing.keys()]) cancelTrailing(key);
   };

@@ -33,7 +33,7 @@ interface Room {
   pending: (() => void)[] | null;
 }
 
-/** Seeding again after this long: on several nodes, a room only hears its own node's deltas. */
+/** Seeding again after this long: a backstop for a delta lost on its way from another node. */
 const IDLE_MS = 30_000;
 
 /**

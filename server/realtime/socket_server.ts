@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { Server, type ServerOptions } from "socket.io";
 import type { ClientToServerEvents, ServerToClientEvents } from "../../protocol/events.ts";
 import type { RoomEventSource, SessionCommands } from "../upload/commands.ts";
-import { bridgeRoomEvents } from "./bridge.ts";
+import { bridgeRoomEvents, type PeerProgress } from "./bridge.ts";
 import type { SeedProgress } from "./progress_rooms.ts";
 import type { ProgressDeltaSource } from "../upload/progress_delta.ts";
 import { type RealtimeServer, registerHandlers } from "./handlers.ts";
@@ -19,6 +19,8 @@ export interface RealtimeOptions {
   events: RoomEventSource & Partial<ProgressDeltaSource>;
   /** Reads a session once when its progress room is first needed on this node. */
   seedProgress?: SeedProgress;
+  /** Other nodes' progress deltas (several nodes): applied to this node's rooms, not sent. */
+  peerProgress?: PeerProgress;
   /** `self` is the origin the request was addressed to, which is always allowed. */
   isOriginAllowed(origin: string | null, self: string): boolean;
   now?: () => number;
@@ -75,6 +77,7 @@ export async function startRealtime(options: RealtimeOptions): Promise<Realtime>
   const unsubscribe = bridgeRoomEvents(io, options.events, {
     now,
     ...(options.seedProgress ? { seed: options.seedProgress } : {}),
+    ...(options.peerProgress ? { peerProgress: options.peerProgress } : {}),
   });
 
   try {

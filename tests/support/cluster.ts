@@ -6,10 +6,11 @@
  * missing redis-server or nginx fails the start with how to install it.
  */
 import { findNginx } from "../../tools/services/binaries.ts";
-import { startBalancer } from "../../tools/services/balancer.ts";
+import { type Balance, startBalancer } from "../../tools/services/balancer.ts";
 import { S3RVER_CREDENTIALS } from "../../tools/services/s3rver.ts";
 import { type ServerProcess, spawnServer } from "./child.ts";
 import type { Scope } from "./scope.ts";
+import { objectSha256 } from "./s3_objects.ts";
 import { freePort } from "./server.ts";
 import { findRedis, type Service, startRedis, startS3rver } from "./services.ts";
 
@@ -39,18 +40,48 @@ export interface TestCluster {
   addNode(name: string, env?: Record<string, string>): Promise<ClusterNode>;
   /** Every node's output, labelled, for an assertion message. */
   output(): string;
+  /** The sha256 (hex) of the object at `key` in the bucket, streamed back; null if absent. */
+  objectSha256(key: string): Promise<string | null>;
 }
 
 export interface ClusterOptions {
   /** How many nodes (default 2); named node-a, node-b, ... */
   nodes?: number;
-  /** Put nginx in front (default false). */
-  balancer?: boolean;
+  /**
+   * Put nginx in front (default false): true or "sticky" is `deno task cluster`'s `ip_hash`
+   * (every test client is 127.0.0.1, so one node takes everything); "round-robin" spreads
+   * the requests over the nodes.
+   */
+  balancer?: boolean | Balance;
   /** Extra environment for every node (e.g. short timeouts). */
   env?: Record<string, string>;
+  /**
+   * Where the files go: "s3" (default, the s3rver's bucket) or "shared-disk" (no bucket:
+   * every node gets the same H5_DATA_DIR, as machines mounting one folder would).
+   */
+  files?: "s3" | "shared-disk";
 }
 
 const NAMES = "abcdefghijklmnopqrstuvwxyz";
+
+/**
+ * A node on a free port. A port found free can be taken by another process before the node
+ * binds it (other tests and helpers start servers on this machine too): such a start stops
+ * with "already in use" at once, and is tried again on another port.
+ */
+async function spawnNode(
+  scope: Scope,
+  dataDir: string,
+  env: Record<string, string>,
+): Promise<ServerProcess> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await spawnServer(scope, dataDir, freePort(), env);
+    } catch (error) {
+      if (attempt >= 3 || !/is already in use/.test(String(error))) throw error;
+    }
+  }
+}
 
 export async function startCluster(
   scope: Scope,
@@ -64,12 +95,20 @@ export async function startCluster(
   const bucket = "h5-test";
   const secret = crypto.randomUUID();
   const balancerPort = nginx ? freePort() : null;
+  const sharedDisk = options.files === "shared-disk";
+  let sharedDir: string | null = null;
+  if (sharedDisk) {
+    const dir = sharedDir = await Deno.makeTempDir({ prefix: "h5-shared-" });
+    scope.defer("remove the shared data folder", () => Deno.remove(dir, { recursive: true }));
+  }
   const shared: Record<string, string> = {
     H5_REDIS_URL: redis.url,
-    H5_S3_ENDPOINT: s3.url,
-    H5_S3_BUCKET: bucket,
-    H5_S3_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
-    H5_S3_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+    ...(sharedDisk ? {} : {
+      H5_S3_ENDPOINT: s3.url,
+      H5_S3_BUCKET: bucket,
+      H5_S3_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+      H5_S3_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+    }),
     H5_SECRET: secret,
     ...(balancerPort === null ? {} : {
       H5_PUBLIC_URL: `http://127.0.0.1:${balancerPort}`,
@@ -80,13 +119,12 @@ export async function startCluster(
 
   const nodes: ClusterNode[] = [];
   const addNode = async (name: string, env: Record<string, string> = {}) => {
-    const dataDir = await Deno.makeTempDir({ prefix: `h5-${name}-` });
-    scope.defer(`remove ${name}'s data folder`, () => Deno.remove(dataDir, { recursive: true }));
-    const process = await spawnServer(scope, dataDir, freePort(), {
-      ...shared,
-      H5_NODE_ID: name,
-      ...env,
-    });
+    let dataDir = sharedDir;
+    if (dataDir === null) {
+      const own = dataDir = await Deno.makeTempDir({ prefix: `h5-${name}-` });
+      scope.defer(`remove ${name}'s data folder`, () => Deno.remove(own, { recursive: true }));
+    }
+    const process = await spawnNode(scope, dataDir, { ...shared, H5_NODE_ID: name, ...env });
     const node: ClusterNode = {
       name,
       url: process.url,
@@ -116,6 +154,7 @@ export async function startCluster(
       dir,
       upstreams: nodes.map((n) => new URL(n.url).host),
       port: balancerPort,
+      balance: options.balancer === "round-robin" ? "round-robin" : "sticky",
     });
     balancer = { url: running.url, errorLog: `${dir}/error.log` };
   }
@@ -128,5 +167,6 @@ export async function startCluster(
     balancer,
     addNode,
     output: () => nodes.map((n) => `--- ${n.name} (${n.url})\n${n.output()}`).join("\n"),
+    objectSha256: (key) => objectSha256(s3.url, bucket, key),
   };
 }

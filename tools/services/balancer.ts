@@ -18,12 +18,14 @@ export interface BalancerOptions {
   /** Where nginx writes its errors (default `<dir>/error.log`). */
   errorLog?: string;
   /**
-   * "ip_hash" (default): sticky by client address, what long-polling needs. "round_robin":
-   * every new connection to the next node, for clients that never poll (WebSocket-only
-   * Socket.IO, tus) all on 127.0.0.1, where ip_hash would send them all to one node.
+   * "sticky" (default): `ip_hash`, as production wants for Socket.IO's long-polling.
+   * "round-robin": each request to the next node; tests whose clients are all 127.0.0.1 use
+   * it to spread requests (WebSocket-only watchers need no stickiness).
    */
-  balance?: "ip_hash" | "round_robin";
+  balance?: Balance;
 }
+
+export type Balance = "sticky" | "round-robin";
 
 export interface RunningBalancer extends Managed {
   port: number;
@@ -32,16 +34,10 @@ export interface RunningBalancer extends Managed {
 
 /** The nginx.conf of a balancer listening on 127.0.0.1:`port`. */
 export function balancerConf(
-  options: {
-    dir: string;
-    upstreams: string[];
-    port: number;
-    errorLog: string;
-    balance?: "ip_hash" | "round_robin";
-  },
+  options: { dir: string; upstreams: string[]; port: number; errorLog: string; balance?: Balance },
 ): string {
   const { dir } = options;
-  const sticky = (options.balance ?? "ip_hash") === "ip_hash";
+  const sticky = options.balance !== "round-robin";
   // proxy_set_header is inherited only by a block that sets none itself: both locations
   // repeat the forwarding headers (H5_TRUST_PROXY believes them from this address).
   const forwarded = `proxy_set_header Host $http_host;
@@ -66,7 +62,7 @@ http {
     # polling session must reach the node that holds it. WebSockets stay on the node that
     # took the upgrade, and every tus or API request may go to any node once the nodes share
     # Redis and S3. On one machine every client is 127.0.0.1, so one node takes them all.
-    ${sticky ? "ip_hash;" : "# round robin: the clients of this run never poll."}
+    ${sticky ? "ip_hash;" : "# round-robin: requests spread over the nodes (no polling)"}
 ${options.upstreams.map((u) => `    server ${u};`).join("\n")}
     keepalive 32;
   }
