@@ -48,3 +48,13 @@ export function peakRssMiB(pid: number): number {
     return NaN;
   }
 }
+
+/** Current resident memory (VmRSS) of a live process, in MiB; NaN once it is gone. */
+export function rssMiB(pid: number): number {
+  try {
+    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+    return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN) / 1024);
+  } catch {
+    return NaN;
+  }
+}

@@ -25,7 +25,8 @@
  */
 import { io, type Socket } from "socket.io-client";
 import type { BenchContext, BenchPart, BenchRow } from "../lib/part.ts";
-import { peakRssMiB, waitForListening } from "../lib/child.ts";
+import { peakRssMiB, rssMiB, waitForListening } from "../lib/child.ts";
+import { InspectorSession, topFunctions } from "../lib/inspector.ts";
 
 const MAIN = new URL("../../server/main.ts", import.meta.url).pathname;
 const PEER_DIR = new URL("./peer/", import.meta.url).pathname;
@@ -37,6 +38,12 @@ const MIN_GAP_MS = 520;
 const TARGET_P99_MS = 10;
 const TARGET_AGE_P99_MS = 520;
 const TARGET_RSS_RATIO = 1.5;
+/**
+ * Set, our server runs under `--inspect` and each of its phases leaves a V8 CPU profile
+ * (<dir>/<phase>.cpuprofile) and prints its heaviest functions: profile before guessing.
+ * The profiler's own cost is in the figures of such a run.
+ */
+const PROFILE_DIR = Deno.env.get("BENCH_CPU_PROFILE_DIR");
 
 export interface RealtimePlan {
   rooms: number;
@@ -51,6 +58,13 @@ export interface RealtimePlan {
 }
 
 export function planFor(quick: boolean): RealtimePlan {
+  const plan = basePlan(quick);
+  // Diagnostic: 0 measures what the uploads alone cost the server (no watcher, no fan-out).
+  const perRoom = Deno.env.get("BENCH_REALTIME_PER_ROOM");
+  return perRoom === undefined ? plan : { ...plan, perRoom: Number(perRoom) };
+}
+
+function basePlan(quick: boolean): RealtimePlan {
   return quick
     ? {
       rooms: 20,
@@ -76,6 +90,8 @@ export function planFor(quick: boolean): RealtimePlan {
 export interface Child {
   url: string;
   pid: number;
+  /** The inspector port when the child runs under `--inspect`. */
+  inspectPort?: number;
   peakRssMiB(): number;
   stop(): Promise<void>;
 }
@@ -147,9 +163,20 @@ function freePort(): number {
   return port;
 }
 
-async function startOurServer(dataDir: string, connections: number): Promise<Child> {
+async function startOurServer(
+  dataDir: string,
+  connections: number,
+  rooms: number,
+): Promise<Child> {
   const port = freePort();
-  const child = await spawnUntilListening("h5-uploader", Deno.execPath(), ["run", "-A", MAIN], {
+  const inspectPort = PROFILE_DIR ? freePort() : undefined;
+  const flags = inspectPort ? [`--inspect=127.0.0.1:${inspectPort}`] : [];
+  const child = await spawnUntilListening("h5-uploader", Deno.execPath(), [
+    "run",
+    "-A",
+    ...flags,
+    MAIN,
+  ], {
     PORT: String(port),
     // Dual stack: sessions are also created over [::1], a second address for the per-address
     // session limit (60 a minute), as 100 sessions would come from 100 devices in real use.
@@ -159,9 +186,10 @@ async function startOurServer(dataDir: string, connections: number): Promise<Chi
     // Every watcher here shares one address: handshakes would otherwise take 30 a second.
     H5_SOCKET_RATE: String(Math.max(1000, connections * 2)),
     H5_MAX_SOCKETS_PER_IP: String(connections + 16),
-    H5_MAX_CONNECTIONS_PER_IP: String(connections + 64),
+    // Each room's upload holds a connection too, which a run without watchers must allow.
+    H5_MAX_CONNECTIONS_PER_IP: String(Math.max(connections, 2 * rooms) + 64),
   });
-  return { ...child, url: `http://127.0.0.1:${port}` };
+  return { ...child, url: `http://127.0.0.1:${port}`, ...(inspectPort ? { inspectPort } : {}) };
 }
 
 async function startPeer(context: BenchContext): Promise<Child> {
@@ -689,7 +717,7 @@ export async function connect(
   child: Child,
   rooms: Room[],
   sockets: Socket[],
-): Promise<{ sink: { recorder: Recorder }; connectSeconds: number }> {
+): Promise<{ sink: { recorder: Recorder }; connectSeconds: number; watchersRssMiB: number }> {
   const sink = { recorder: new Recorder() };
   const connectSeconds = await connectWatchers(
     child.url,
@@ -700,10 +728,16 @@ export async function connect(
     sockets,
     context.progress,
   );
+  // The connected watchers' own cost, before any upload: a second for the handshakes'
+  // garbage to go, then the resident size (not the peak, which the warm-up may have set).
+  await sleep(1000);
+  const watchersRssMiB = rssMiB(child.pid);
   context.progress(
-    `${name}: ${sockets.length} watchers in ${rooms.length} rooms (${connectSeconds.toFixed(1)} s)`,
+    `${name}: ${sockets.length} watchers in ${rooms.length} rooms (${
+      connectSeconds.toFixed(1)
+    } s), server RSS ${watchersRssMiB} MiB`,
   );
-  return { sink, connectSeconds: round(connectSeconds, 2) };
+  return { sink, connectSeconds: round(connectSeconds, 2), watchersRssMiB };
 }
 
 export async function measure(
@@ -723,6 +757,8 @@ export async function measure(
   const serverProbe = new ProcessProbe(child.pid);
   const clientProbe = new ProcessProbe(Deno.pid);
   const lag = new LoopLag();
+  const profiler = child.inspectPort ? await InspectorSession.open(child.inspectPort) : null;
+  await profiler?.startProfile();
   recorder.active = true;
   const phaseStart = Date.now() + 50;
   await Promise.all(
@@ -735,6 +771,7 @@ export async function measure(
   // Events right after the completion (session-completed) still belong to the phase.
   await sleep(200);
   recorder.active = false;
+  if (profiler) await saveProfile(context, profiler, phase.name);
   const server = serverProbe.stop();
   const client = clientProbe.stop();
   const loop = lag.stop();
@@ -780,6 +817,20 @@ export async function measure(
   return figures;
 }
 
+async function saveProfile(
+  context: BenchContext,
+  profiler: InspectorSession,
+  phase: string,
+): Promise<void> {
+  const profile = await profiler.stopProfile();
+  profiler.close();
+  const file = `${PROFILE_DIR}/${phase.replace(/[^a-z0-9]+/gi, "-")}.cpuprofile`;
+  await Deno.mkdir(PROFILE_DIR!, { recursive: true });
+  await Deno.writeTextFile(file, JSON.stringify(profile));
+  const top = topFunctions(profile).map((f) => `${String(f.ms).padStart(6)} ms  ${f.fn}`);
+  context.progress(`${phase}: CPU profile ${file}, self time:\n${top.join("\n")}`);
+}
+
 export function randomBytes(n: number): Uint8Array<ArrayBuffer> {
   const bytes = new Uint8Array(n);
   for (let i = 0; i < n; i += 65536) crypto.getRandomValues(bytes.subarray(i, i + 65536));
@@ -807,7 +858,7 @@ export const run: BenchPart = async (context) => {
       } KiB PATCHes per room every ${plan.intervalMs} ms`,
     );
 
-    const server = await startOurServer(dataDir, connections);
+    const server = await startOurServer(dataDir, connections, plan.rooms);
     children.push(server);
     const chunk = randomBytes(plan.chunkBytes);
     const sessions = await createSessions(server.url, plan.rooms);
@@ -887,6 +938,11 @@ export const run: BenchPart = async (context) => {
       },
       {
         group,
+        name: `server RSS with the ${connections} watchers connected, before any upload`,
+        value: `${h5.watchersRssMiB} MiB (peer ${reference.watchersRssMiB} MiB)`,
+      },
+      {
+        group,
         name: "server peak RSS",
         value: `${serverPeakRssMiB} MiB (peer ${peer.peakRssMiB} MiB)`,
         target: `<= ${TARGET_RSS_RATIO} x peer`,
@@ -910,10 +966,12 @@ export const run: BenchPart = async (context) => {
           targetP99Ms: TARGET_P99_MS,
           met,
           plan,
+          watchersRssMiB: h5.watchersRssMiB,
           detail: { connectSeconds: h5.connectSeconds, ...ours },
           streaming: { ...headline(streaming), detail: streaming },
           peer: {
             ...headline(peer),
+            watchersRssMiB: reference.watchersRssMiB,
             detail: { connectSeconds: reference.connectSeconds, ...peer },
           },
         },

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { within } from "../../tests/support/deadline.ts";
-import { Scope } from "../../tests/support/scope.ts";
+import { scoped } from "../../tests/support/scope.ts";
 import { findRedis, startRedis } from "../../tests/support/services.ts";
 import { redisClients } from "../../tests/support/redis_clients.ts";
 import type { ProgressDelta } from "../upload/progress_delta.ts";
@@ -85,8 +85,7 @@ Deno.test("progress channel (memory): other nodes hear a node's deltas in order,
 Deno.test("progress channel (redis): other nodes hear a node's deltas in order; junk is ignored", async () => {
   const found = await findRedis();
   if ("missing" in found) throw new Error(found.missing);
-  const scope = new Scope();
-  try {
+  await scoped(async (scope) => {
     const redis = await startRedis(scope, found.redis);
     const node = async (name: string) => {
       const clients = await redisClients(scope, redis.url);
@@ -101,8 +100,5 @@ Deno.test("progress channel (redis): other nodes hear a node's deltas in order; 
       await a.client.publish("h5:progress", junk);
     }
     await contract(a.channel, b.channel, c.channel);
-  } finally {
-    const failures = await scope.close();
-    if (failures.length > 0) throw failures[0]!.error;
-  }
+  });
 });

@@ -105,15 +105,21 @@ export function registerHandlers(io: RealtimeServer, options: HandlerOptions): v
     });
 
     // Counts every incoming event, known or not, before any handler or validation runs.
-    // Refusals are answered up to a bucket's worth in a row, so a client learns it is too
-    // fast; past that the socket is closed rather than read on: answering each event of a
-    // flood turns it into outgoing buffers (3,000 events of 60 KB once added 300 MB).
+    // Refusals are answered up to a bucket's worth per refill time, so a client learns it is
+    // too fast; past that the socket is closed rather than read on: answering each event of a
+    // flood turns it into outgoing buffers (3,000 events of 60 KB once added 300 MB). Not
+    // "in a row": a flood read at ~500 events/s gets a refilled token every few dozen
+    // events, which reset that count for as long as the flood lasted (measured once the
+    // hop's loopback buffer, which used to end such a flood first, was gone).
     let refused = 0;
+    let windowStart = 0;
     socket.use((packet, next) => {
       if (refused > rateLimit.events) return;
-      if (socket.data.bucket.take()) {
+      if (socket.data.bucket.take()) return next();
+      const at = now();
+      if (refused === 0 || at - windowStart >= rateLimit.perMs) {
+        windowStart = at;
         refused = 0;
-        return next();
       }
       refused += 1;
       if (refused > rateLimit.events) return closeForRate(socket);

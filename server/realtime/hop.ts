@@ -1,9 +1,10 @@
 /**
  * The public side of Socket.IO. Uploads need `Deno.serve` on the public port, while the
  * `socket.io` server needs a `node:http` server, so the public handler hops every
- * `/socket.io/` request to a loopback-only internal server: long-polling through `fetch`,
- * WebSockets through a pair of sockets piped frame by frame. Origin policy and CORS are
- * decided here, before anything reaches the internal server.
+ * `/socket.io/` request to a loopback-only internal server: long-polling through `fetch`;
+ * WebSockets are handed to that server's engine.io in process (`engineUpgrade`,
+ * engine_attach.ts), or without it piped frame by frame to a second, loopback WebSocket
+ * (ws_pipe.ts). Origin policy and CORS are decided here, before anything reaches Socket.IO.
  */
 import { AppError } from "../errors.ts";
 import { type ClientKeyOf, peerAddress } from "./client_address.ts";
@@ -11,6 +12,7 @@ import { HOP_SECRET_HEADER } from "./inner_guard.ts";
 import { capBody } from "./body_cap.ts";
 import { DEFAULT_SOCKET_LIMITS, type SocketLimits } from "./socket_limits.ts";
 import { WebSocketPipe } from "./ws_pipe.ts";
+import type { EngineUpgrade } from "./engine_attach.ts";
 
 export interface SocketHopOptions {
   internalPort: number;
@@ -23,6 +25,11 @@ export interface SocketHopOptions {
   isOriginAllowed(origin: string | null, self: string): boolean;
   /** Aborting it fails in-flight polls, closes piped sockets and the hop's HTTP client. */
   signal?: AbortSignal;
+  /**
+   * Hands public WebSockets to the in-process engine.io server (engine_attach.ts) instead
+   * of piping each to the internal server over a second, loopback WebSocket.
+   */
+  engineUpgrade?: EngineUpgrade;
 }
 
 export type SocketHop = (req: Request, info: Deno.ServeHandlerInfo) => Promise<Response>;
@@ -59,7 +66,7 @@ export function createSocketHop(options: SocketHopOptions): SocketHop {
   // A private client so closing the hop also drops its keep-alive connections, which would
   // otherwise hold the internal `node:http` server open.
   const client = Deno.createHttpClient({});
-  const pipes = new Set<WebSocketPipe>();
+  const pipes = new Set<{ close(code: number, reason: string): void }>();
   let closed = false;
   const shutdown = () => {
     closed = true;
@@ -89,19 +96,28 @@ export function createSocketHop(options: SocketHopOptions): SocketHop {
           origin,
         );
       }
-      const inner = `ws://127.0.0.1:${internalPort}${url.pathname}${url.search}`;
       const headers = forwardHeaders(req.headers, address, true, secret);
-      let pipe: WebSocketPipe;
-      try {
-        pipe = new WebSocketPipe(req, inner, headers, limits, () => {
-          pipes.delete(pipe);
-          const left = (socketsPer.get(key) ?? 1) - 1;
-          if (left > 0) socketsPer.set(key, left);
-          else socketsPer.delete(key);
-        });
-      } catch {
-        // Not a valid upgrade request (e.g. no Sec-WebSocket-Key): nothing was opened.
-        return errorResponse(new AppError("INVALID_REQUEST"), origin);
+      let pipe: { response: Response; close(code: number, reason: string): void };
+      const onDone = () => {
+        pipes.delete(pipe);
+        const left = (socketsPer.get(key) ?? 1) - 1;
+        if (left > 0) socketsPer.set(key, left);
+        else socketsPer.delete(key);
+      };
+      if (options.engineUpgrade) {
+        // In process: the secret proves nothing here and must not reach handlers.
+        headers.delete(HOP_SECRET_HEADER);
+        const upgraded = options.engineUpgrade(req, headers, limits, onDone);
+        if (upgraded instanceof AppError) return errorResponse(upgraded, origin);
+        pipe = upgraded;
+      } else {
+        const inner = `ws://127.0.0.1:${internalPort}${url.pathname}${url.search}`;
+        try {
+          pipe = new WebSocketPipe(req, inner, headers, limits, onDone);
+        } catch {
+          // Not a valid upgrade request (e.g. no Sec-WebSocket-Key): nothing was opened.
+          return errorResponse(new AppError("INVALID_REQUEST"), origin);
+        }
       }
       socketsPer.set(key, open + 1);
       pipes.add(pipe);

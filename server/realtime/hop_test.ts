@@ -315,3 +315,13 @@ Deno.test("close(): every socket hears connection-status disconnected, then the 
   assert.equal(res.status, 503);
   await res.body?.cancel();
 });
+
+Deno.test("close(): a lone long-polling client hears the farewell before its transport ends", async () => {
+  await using h = await Harness.start();
+  const client = await h.watcher(SESSION_A, { transports: ["polling"] });
+  const farewell = once(client, "connection-status");
+  // Before: "drain" meant handed to the internal server, which io.close() then cut while the
+  // hop still relayed the answer; the client saw a transport error and no farewell.
+  await h.realtime.close();
+  assert.equal((await farewell).status, "disconnected");
+});

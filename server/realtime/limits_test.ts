@@ -398,3 +398,35 @@ Deno.test("server: H5_MAX_SOCKETS_PER_IP caps the real server's open WebSockets 
   first.ws.close();
   await first.closed;
 });
+
+Deno.test("rate limit: refusals count per refill time, so a flood that earns a token now and then still ends (1008)", async () => {
+  let t = 0;
+  await using h = await Harness.start({ now: () => t, rateLimit: { events: 3, perMs: 1000 } });
+  const client = await h.watcher(SESSION_A, { transports: ["websocket"] });
+  const closed = new Promise<string>((resolve) => client.once("disconnect", resolve));
+  type Answer = { ok: boolean; error?: { code: string } };
+  const ask = () =>
+    Promise.race([
+      // Pending acks fail when the socket goes: that is the close, seen below.
+      (client.emitWithAck("upload-progress", { sessionId: SESSION_A }) as Promise<Answer>)
+        .catch(() => null),
+      closed.then(() => null),
+    ]);
+  for (let i = 0; i < 3; i++) assert.notEqual(await within(ask(), "an answer"), null);
+  // Each round: two refusals, then a third of the refill time passes and one event passes.
+  // Counted "in a row", the pass reset the count and this went on for as long as it lasted.
+  let refusals = 0;
+  for (let round = 0; round < 10; round++) {
+    for (let i = 0; i < 2; i++) {
+      const answer = await within(ask(), "a refusal or the close");
+      if (answer === null) break;
+      assert.equal(answer.error?.code, "RATE_LIMIT_EXCEEDED");
+      refusals++;
+    }
+    t += 334;
+    if (client.disconnected) break;
+    await within(ask(), "the event a refilled token lets through");
+  }
+  assert.equal(await within(closed, "the flooding socket's end"), "transport close");
+  assert.ok(refusals <= 4, `${refusals} refusals answered before the close`);
+});

@@ -22,6 +22,8 @@ export const CLOSE = {
   TOO_BIG: { code: 1009, reason: "message too big" },
   /** A peer that leaves more than MAX_BUFFERED_BYTES unsent, either way. */
   SLOW_PEER: { code: 1008, reason: "too much unsent data" },
+  /** More than MAX_BUFFERED_BYTES received in a second (in-process WebSockets). */
+  FLOOD: { code: 1008, reason: "too much incoming data" },
   /** Events beyond the socket's rate, past the answered ones. */
   RATE: { code: 1008, reason: "event rate exceeded" },
 } as const;

@@ -11,6 +11,7 @@ import { createSocketHop } from "./hop.ts";
 import { DEFAULT_RATE_LIMIT, type RateLimit } from "../http/rate_limit.ts";
 import type { ClientKeyOf } from "./client_address.ts";
 import { guardInnerServer, newHopSecret } from "./inner_guard.ts";
+import { type EngineInternals, engineUpgrade } from "./engine_attach.ts";
 import { DEFAULT_SOCKET_LIMITS, type SocketLimits } from "./socket_limits.ts";
 
 export interface RealtimeOptions {
@@ -102,6 +103,7 @@ export async function startRealtime(options: RealtimeOptions): Promise<Realtime>
     clientKey: options.clientKey,
     isOriginAllowed: options.isOriginAllowed,
     signal: shutdown.signal,
+    engineUpgrade: engineUpgrade(io.engine as unknown as EngineInternals),
   });
 
   let closing: Promise<void> | undefined;
@@ -129,17 +131,34 @@ async function farewell(io: RealtimeServer): Promise<void> {
   const flushed: Promise<void>[] = [];
   for (const socket of io.of("/").sockets.values()) {
     // Listening before emitting: on a writable transport the flush happens inside emit().
-    flushed.push(new Promise((resolve) => socket.conn.once("drain", () => resolve())));
+    flushed.push(
+      new Promise((resolve) => socket.conn.once("drain", () => delivered(socket, resolve))),
+    );
     socket.emit("connection-status", {
       status: "disconnected",
       message: "The server is shutting down",
     });
   }
   if (flushed.length === 0) return;
+  await bounded(Promise.all(flushed), FAREWELL_FLUSH_MS);
+}
+
+/**
+ * Long-polling: "drain" means the answer was handed to the internal server, which io.close()
+ * may then cut before the hop relayed it; the client's next poll ("ready") proves it read
+ * the farewell. A WebSocket's send is queued ahead of its close frame: drained is delivered.
+ */
+function delivered(socket: { conn: { transport: unknown } }, resolve: () => void): void {
+  const transport = socket.conn.transport as {
+    name: string;
+    once(event: "ready", listener: () => void): void;
+  };
+  if (transport.name === "polling") transport.once("ready", resolve);
+  else resolve();
+}
+
+async function bounded(work: Promise<unknown>, ms: number): Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([
-    Promise.all(flushed),
-    new Promise<void>((resolve) => timer = setTimeout(resolve, FAREWELL_FLUSH_MS)),
-  ]);
+  await Promise.race([work, new Promise<void>((resolve) => timer = setTimeout(resolve, ms))]);
   clearTimeout(timer);
 }

@@ -8,6 +8,7 @@
  * so the size check runs after the runtime buffered it: see README, "Real-time limits".
  */
 import { CLOSE, type SocketLimits } from "./socket_limits.ts";
+import { closeCodeFor, truncateReason as truncate } from "./close_codes.ts";
 
 type Frame = string | ArrayBuffer;
 
@@ -113,10 +114,9 @@ export class WebSocketPipe {
       this.#outerCloseWhenOpen = { code, reason };
       return;
     }
-    if (code === 1005) ws.close();
-    // 1006/1015 are never sent on the wire; an abnormal inner end is an internal error here.
-    else if (code === 1006 || code === 1015 || !isSendable(code)) ws.close(1011, "upstream closed");
-    else ws.close(code, truncate(reason));
+    const sendable = closeCodeFor(code, reason);
+    if (sendable === null) ws.close();
+    else ws.close(sendable.code, truncate(sendable.reason));
   }
 
   #finish(): void {
@@ -136,16 +136,4 @@ function sizeAbove(data: unknown, max: number): boolean {
   if (typeof data === "string") return data.length > max;
   if (data instanceof ArrayBuffer) return data.byteLength > max;
   return false;
-}
-
-function isSendable(code: number): boolean {
-  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
-    (code >= 3000 && code <= 4999);
-}
-
-/** Close reasons are limited to 123 UTF-8 bytes. */
-function truncate(reason: string): string {
-  const bytes = new TextEncoder().encode(reason);
-  if (bytes.length <= 123) return reason;
-  return new TextDecoder().decode(bytes.slice(0, 120)).replace(/\uFFFD$/, "");
 }
