@@ -42,6 +42,10 @@ export const ERRORS = {
   // RFC 4918 §11.5 507 Insufficient Storage: retryable once space is freed, from HEAD's offset.
   STORAGE_FULL: { status: 507, message: "The server's disk is full; retry later" },
   INTERNAL_ERROR: { status: 500, message: "Internal server error" },
+  // RFC 9110 §15.6.4 503 with Retry-After: a shared engine (clustered mode) cannot be reached
+  // now; not our fault, and every tus client retries a 5xx.
+  STATE_UNAVAILABLE: { status: 503, message: "The shared state store cannot be reached; retry" },
+  STORAGE_UNAVAILABLE: { status: 503, message: "The file storage cannot be reached; retry" },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;
@@ -62,6 +66,8 @@ export const RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   "STORAGE_ERROR",
   "STORAGE_FULL",
   "INTERNAL_ERROR",
+  "STATE_UNAVAILABLE",
+  "STORAGE_UNAVAILABLE",
   "CHECKSUM_MISMATCH",
   "OFFSET_MISMATCH",
 ]);

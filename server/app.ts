@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { TUS_ALLOWED_HEADERS, TUS_EXPOSED_HEADERS } from "../protocol/tus.ts";
 import { AppError, toAppError } from "./errors.ts";
+import { outageAnswer } from "./outage.ts";
 import { edgeOf } from "./http/client_address.ts";
 import { originPolicy } from "./http/origins.ts";
 import { DEFAULT_RATE_LIMIT, type RateLimit } from "./http/rate_limit.ts";
@@ -38,9 +39,11 @@ export function createApp(deps: AppDeps): Hono {
   const rateLimits = deps.rateLimits ?? new MemoryRateLimitStore();
 
   app.onError((error, c) => {
-    const appError = toAppError(error);
-    // A 5xx is our own fault (or a full disk, 507): always worth an operator's look.
-    if (appError.status >= 500) {
+    // A 5xx is our own fault (or a full disk, 507): always worth an operator's look; a shared
+    // engine out of reach is not: 503, logged once per outage (server/outage.ts).
+    const outage = outageAnswer(error);
+    const appError = outage ?? toAppError(error);
+    if (!outage && appError.status >= 500) {
       console.error("Request failed:", c.req.method, c.req.path, error);
     }
     const headers = new Headers(appError.headers);

@@ -59,7 +59,9 @@ export type ErrorCode =
   | "MESSAGE_TOO_LARGE"
   | "STORAGE_ERROR"
   | "STORAGE_FULL"
-  | "INTERNAL_ERROR";
+  | "INTERNAL_ERROR"
+  | "STATE_UNAVAILABLE"
+  | "STORAGE_UNAVAILABLE";
 
 export interface FileError {
   /** A server code, or the browser's own: NETWORK_ERROR, EMPTY_FILE (refused when picked). */

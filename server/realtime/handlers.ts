@@ -7,7 +7,8 @@ import type {
   ServerToClientEvents,
 } from "../../protocol/events.ts";
 import type { ErrorPayload } from "../../protocol/errors.ts";
-import { AppError, toAppError } from "../errors.ts";
+import { AppError } from "../errors.ts";
+import { answerFor } from "../outage.ts";
 import type { SessionCommands } from "../upload/commands.ts";
 import { FORWARDED_FOR } from "./hop.ts";
 import { KeyedRateLimiter, type RateLimit, TokenBucket } from "../http/rate_limit.ts";
@@ -281,11 +282,9 @@ function fail(
   error: unknown,
   now: () => number,
 ): void {
-  const appError = toAppError(error);
-  // Not ours to judge (a thrown non-AppError) or a 5xx: our own fault, always logged.
-  if (appError !== error || appError.status >= 500) {
-    console.error(`realtime: "${event}" failed:`, error);
-  }
+  // Not ours to judge (a thrown non-AppError) or a 5xx: our own fault, always logged; an
+  // engine out of reach is neither (server/outage.ts).
+  const appError = answerFor(error, () => console.error(`realtime: "${event}" failed:`, error));
   const payload: ErrorPayload = appError.toPayload();
   // The event goes first: a client that awaits the ack has then seen the event too.
   socket.emit("error", { event, error: payload, timestamp: new Date(now()).toISOString() });
@@ -294,9 +293,6 @@ function fail(
 
 /** The client's `connect_error` shows `message` and `data` (the ErrorPayload). */
 function connectError(error: unknown): Error & { data: ErrorPayload } {
-  const appError = toAppError(error);
-  if (appError !== error || appError.status >= 500) {
-    console.error("realtime: handshake failed:", error);
-  }
+  const appError = answerFor(error, () => console.error("realtime: handshake failed:", error));
   return Object.assign(new Error(appError.message), { data: appError.toPayload() });
 }

@@ -55,6 +55,18 @@ export interface UploadRecord {
   error: ErrorPayload | null;
   /** Magic-number check done on the first bytes. */
   typeChecked: boolean;
+  /**
+   * Set by a PATCH as it begins and cleared by its last commit: an `uploading` record that
+   * has it while no one holds its lock lost its writer mid-PATCH (recovery marks it
+   * interrupted); one without it is between two PATCHes, which is normal (issue #9: a node
+   * that starts must not fail an upload another node serves chunk by chunk).
+   */
+  writing?: boolean;
+  /**
+   * Bytes per second (smoothed) at the writer's latest checkpoint, written with its offset:
+   * a snapshot read on another node than the writer's shows it too.
+   */
+  speed?: number;
   /** Set by the store on every read (see `StateStore`); ignored on write. */
   version?: number;
 }

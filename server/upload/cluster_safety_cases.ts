@@ -133,7 +133,7 @@ export async function recoverSkipsLiveWriter(
   const torn = fileBytes(4096);
   await n.storage.write(gone.id, new Blob([torn]).stream(), { offset: 0, maxBytes: 4096 });
   const goneRecord = (await n.store.getUpload(gone.id))!;
-  await n.store.putUpload({ ...goneRecord, status: "uploading" });
+  await n.store.putUpload({ ...goneRecord, status: "uploading", writing: true });
   await dead.locker.acquire(`upload:${gone.id}`);
   dead.crash();
 
@@ -165,6 +165,78 @@ export async function recoverSkipsLiveWriter(
   assert.equal(record?.status, "completed");
   stored = await n.store.getUpload(live.id);
   assert.equal(stored?.status, "completed");
+}
+
+/**
+ * Between two PATCHes (the first served by node A) the lock is free and the upload is
+ * `uploading`: a node that starts then (recover()) leaves it so, and no watcher hears a
+ * failure; the next chunk goes through that node.
+ */
+export async function recoverLeavesUploadBetweenPatches(n: Nodes): Promise<void> {
+  const { principal, id } = await sessionUpload(n, "between");
+  const data = fileBytes(SIZE);
+  const half = SIZE / 2;
+  const chunk = (from: number, to: number) => ({
+    body: new Blob([data.subarray(from, to)]).stream(),
+    input: { offset: from, contentLength: to - from, uploadLength: null, checksum: null },
+  });
+  const first = chunk(0, half);
+  const after = await n.nodes[0]!.service.patch(principal, id, first.body, first.input);
+  assert.equal(after.status, "uploading");
+  assert.equal(after.offset, half);
+
+  await n.nodes[1]!.service.recover();
+  const stored = await n.store.getUpload(id);
+  assert.equal(
+    stored?.status,
+    "uploading",
+    `recover() on B wrote ${JSON.stringify(stored?.error)}`,
+  );
+  assert.equal(stored?.offset, half);
+  const failures = n.nodes.flatMap((node) => node.events.filter((e) => e.name === "upload-failed"));
+  assert.deepEqual(failures, [], "no watcher hears a failure");
+
+  const second = chunk(half, SIZE);
+  const done = await n.nodes[1]!.service.patch(principal, id, second.body, second.input);
+  assert.equal(done.status, "completed");
+}
+
+/**
+ * A PATCH on node A paused by node B, then resumed by a socket command: `uploading` with no
+ * PATCH at all, and a node that starts leaves it so (the paused PATCH's mark is gone).
+ */
+export async function recoverLeavesResumedUpload(n: Nodes): Promise<void> {
+  const { sessionId, principal, id } = await sessionUpload(n, "resumed");
+  const w = await writing(n, 0, principal, id);
+  await n.nodes[1]!.service.pause({ sessionId, fileId: id });
+  const { error } = await within(w.answer, "node A's PATCH to end after the pause");
+  assert.equal(codeOf(error), "UPLOAD_PAUSED");
+  w.body.end();
+  await n.nodes[1]!.service.resume({ sessionId, fileId: id });
+  assert.equal((await n.store.getUpload(id))?.status, "uploading");
+  await n.nodes[1]!.service.recover();
+  const stored = await n.store.getUpload(id);
+  assert.equal(stored?.status, "uploading", `recover() wrote ${JSON.stringify(stored?.error)}`);
+}
+
+/**
+ * The speed of a file node A writes, in a snapshot read on node B (GET /api/sessions/:id or
+ * join-session there): B has no meter of A's PATCH, so it reads the speed A stored with its
+ * checkpoint.
+ */
+export async function speedOnOtherNode(n: Nodes): Promise<void> {
+  const { sessionId, principal, id } = await sessionUpload(n, "speed");
+  const w = await writing(n, 0, principal, id);
+  n.clock.now += 1000;
+  const second = n.until((u) => u.id === id && u.offset >= 2 * 65536);
+  w.body.push(w.data.subarray(65536, 2 * 65536));
+  await within(second, "node A to commit a second checkpoint");
+  const onA = (await n.nodes[0]!.service.snapshot(sessionId)).files[0]!;
+  const onB = (await n.nodes[1]!.service.snapshot(sessionId)).files[0]!;
+  assert.ok(onA.uploadSpeed! > 0, `speed on A: ${onA.uploadSpeed}`);
+  assert.equal(onB.uploadSpeed, onA.uploadSpeed, "node B shows the speed node A measured");
+  w.body.end();
+  await within(w.answer, "node A's PATCH to end");
 }
 
 /** A cancel on node B ends node A's PATCH with UPLOAD_CANCELLED; the record stays cancelled. */

@@ -20,6 +20,7 @@ import {
   NODE_ENV,
   oneSweeper,
   pauseOnOtherNode,
+  recoverLeavesUploadBetweenPatches,
   recoverSkipsLiveWriter,
 } from "./cluster_safety_cases.ts";
 
@@ -105,4 +106,8 @@ Deno.test("redis - a cancel on node B ends node A's PATCH with UPLOAD_CANCELLED"
 
 Deno.test("redis - a sweep on node B that expires the session ends A's PATCH with 410", async () => {
   await onRedis(2, (n) => expiryOnOtherNode(n));
+});
+
+Deno.test("redis - recover() on node B leaves an upload between two PATCHes uploading", async () => {
+  await onRedis(2, (n) => recoverLeavesUploadBetweenPatches(n));
 });

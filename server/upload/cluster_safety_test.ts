@@ -16,7 +16,10 @@ import {
   NODE_ENV,
   oneSweeper,
   pauseOnOtherNode,
+  recoverLeavesResumedUpload,
+  recoverLeavesUploadBetweenPatches,
   recoverSkipsLiveWriter,
+  speedOnOtherNode,
 } from "./cluster_safety_cases.ts";
 
 Deno.test("two nodes - a pause on node B ends node A's PATCH with 423 UPLOAD_PAUSED", async () => {
@@ -81,4 +84,19 @@ Deno.test("two nodes - a cancel on node B ends node A's PATCH with UPLOAD_CANCEL
 Deno.test("two nodes - a sweep on node B that expires the session ends A's PATCH with 410", async () => {
   await using n = await startNodes(2, { env: NODE_ENV });
   await expiryOnOtherNode(n);
+});
+
+Deno.test("two nodes - recover() on node B leaves an upload between two PATCHes uploading", async () => {
+  await using n = await startNodes(2, { env: NODE_ENV });
+  await recoverLeavesUploadBetweenPatches(n);
+});
+
+Deno.test("two nodes - a snapshot on node B shows the speed of node A's PATCH", async () => {
+  await using n = await startNodes(2, { env: NODE_ENV });
+  await speedOnOtherNode(n);
+});
+
+Deno.test("two nodes - recover() leaves an upload resumed by a socket command uploading", async () => {
+  await using n = await startNodes(2, { env: NODE_ENV });
+  await recoverLeavesResumedUpload(n);
 });

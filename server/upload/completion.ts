@@ -8,6 +8,8 @@ import { isOpenPartial } from "./quota.ts";
 import { sessionEndEvent } from "./session_end.ts";
 import type { UploadContext } from "./context.ts";
 import type { DomainEvents } from "./domain_events.ts";
+import { storageKey } from "./storage_key.ts";
+import { stateError } from "./state_errors.ts";
 
 /**
  * How an upload ends: the content check, completion (finalize to its key), failure, and the
@@ -45,7 +47,7 @@ export class Completion {
     }
     // The key fixed at creation (its day; the extension the checked content gives, which
     // is the staged one unless the bytes turned out another type: then finalize copies).
-    const key = this.#ctx.storageKey(upload, upload.createdAt);
+    const key = storageKey(upload, upload.createdAt);
     await this.#ctx.storage.finalize(upload.id, key);
     const written = await this.#ctx.amend(upload, {
       status: "completed",
@@ -165,7 +167,7 @@ export class Completion {
   /** Why a completion could not be written: the state another writer left. */
   #ended(mine: UploadRecord, stored: UploadRecord | null): AppError {
     if (!stored) return new AppError("FILE_NOT_FOUND", `Upload "${mine.id}" does not exist`);
-    return this.#ctx.stateError(stored, "complete");
+    return stateError(stored, "complete");
   }
 
   async typeOk(upload: UploadRecord): Promise<boolean> {

@@ -47,7 +47,7 @@ export class Concatenation {
   #lockTimeoutMs: number;
   #leaseMs: number | undefined;
   #steps: JoinSteps;
-  /** One join at a time per final (in-process, like MemoryLocker). */
+  /** One join at a time per final on this node (across nodes: the `join:<id>` lock). */
   #chains = new Map<string, Promise<void>>();
 
   constructor(deps: ConcatenationDeps) {
@@ -131,8 +131,8 @@ export class Concatenation {
     }
   }
 
-  #claimLock(id: string): Promise<Lock> {
-    return acquireOrLocked(this.#locker, `concat:${id}`, `Partial upload "${id}"`, {
+  #claimLock(id: string, key = `concat:${id}`): Promise<Lock> {
+    return acquireOrLocked(this.#locker, key, `Partial upload "${id}"`, {
       timeoutMs: this.#lockTimeoutMs,
       ...(this.#leaseMs === undefined ? {} : { leaseMs: this.#leaseMs }),
     });
@@ -171,14 +171,21 @@ export class Concatenation {
     let result: UploadRecord | null = null;
     const previous = this.#chains.get(finalId) ?? Promise.resolve();
     const run = previous.then(async () => {
-      const final = await this.#store.getUpload(finalId);
-      if (!final || final.status === "completed" || final.status === "failed") {
-        result = final;
-        return;
+      // Two nodes completing a final's last parts at once both get here: without a shared
+      // lock both truncated and appended into the final's part, one under the other's check.
+      const lock = await this.#claimLock(finalId, `join:${finalId}`);
+      try {
+        const final = await this.#store.getUpload(finalId);
+        if (!final || final.status === "completed" || final.status === "failed") {
+          result = final;
+          return;
+        }
+        const parts = await Promise.all(final.parts.map((id) => this.#store.getUpload(id)));
+        const ready = parts.every((p) => p !== null && p.status === "completed");
+        result = ready ? await this.#join(final, parts as UploadRecord[]) : final;
+      } finally {
+        await lock.release();
       }
-      const parts = await Promise.all(final.parts.map((id) => this.#store.getUpload(id)));
-      const ready = parts.every((p) => p !== null && p.status === "completed");
-      result = ready ? await this.#join(final, parts as UploadRecord[]) : final;
     });
     const settled = run.catch(() => {});
     this.#chains.set(finalId, settled);

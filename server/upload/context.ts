@@ -7,7 +7,6 @@ import type { Locker } from "../lock/locker.ts";
 import type { SessionRecord, StateStore, UploadRecord } from "../state/store.ts";
 import { isValidUploadId, type UploadStorage } from "../storage/storage.ts";
 import type { EventBus } from "./event_bus.ts";
-import { extensionFor } from "./file_types.ts";
 import type { InFlight, StopReason } from "./in_flight.ts";
 import { SharedInFlight } from "./shared_in_flight.ts";
 import type { StopChannel } from "../cluster/stop_channel.ts";
@@ -142,20 +141,6 @@ export class UploadContext {
         : null, mine);
   }
 
-  /** What a request on `upload` answers once the upload left `uploading` (paused, ended). */
-  stateError(upload: UploadRecord, action = "append to"): AppError {
-    if (upload.status === "paused") {
-      return new AppError("UPLOAD_PAUSED", `Upload "${upload.id}" was paused`, {
-        headers: { "Upload-Offset": String(upload.offset) },
-      });
-    }
-    const code = upload.error?.code;
-    if (upload.status === "failed" && (code === "SESSION_TIMEOUT" || code === "UPLOAD_EXPIRED")) {
-      return new AppError("UPLOAD_EXPIRED", `Upload "${upload.id}" has expired`);
-    }
-    return this.terminalError(upload, action);
-  }
-
   /** The same for a session. */
   updateSession(
     id: string,
@@ -188,22 +173,6 @@ export class UploadContext {
       );
     }
     return id;
-  }
-
-  terminalError(upload: UploadRecord, action: string): AppError {
-    if (upload.status === "completed") {
-      return new AppError(
-        "UPLOAD_ALREADY_COMPLETED",
-        `Cannot ${action} "${upload.id}": it is already complete`,
-      );
-    }
-    if (upload.status === "cancelled") {
-      return new AppError("UPLOAD_CANCELLED", `Cannot ${action} "${upload.id}": it was cancelled`);
-    }
-    return new AppError(
-      upload.error?.code ?? "INVALID_REQUEST",
-      `Cannot ${action} "${upload.id}": ${upload.error?.message ?? "it failed"}`,
-    );
   }
 
   maxSize(upload: UploadRecord): number {
@@ -284,23 +253,6 @@ export class UploadContext {
           ? null
           : { ...s, lastActivity: now, expiresAt: now + this.config.sessionTimeoutMs },
     );
-  }
-
-  /**
-   * The key fixed at creation: the upload's creation day, and the extension its declared
-   * name or type gives (completion keeps it unless the content check found another type).
-   */
-  stagedKey(upload: UploadRecord): string {
-    return this.storageKey(upload, upload.createdAt);
-  }
-
-  storageKey(upload: UploadRecord, at: number): string {
-    const d = new Date(at);
-    const pad = (n: number) => String(n).padStart(2, "0");
-    const ext = upload.ext || extensionFor(upload.filetype);
-    return `${upload.category ?? "anonymous"}/${d.getUTCFullYear()}/${pad(d.getUTCMonth() + 1)}/${
-      pad(d.getUTCDate())
-    }/${upload.id}${ext}`;
   }
 }
 

@@ -15,6 +15,8 @@ import type { StopReason } from "./in_flight.ts";
 import type { Sessions } from "./sessions.ts";
 import type { DomainEvents } from "./domain_events.ts";
 import type { Completion } from "./completion.ts";
+import { terminalError } from "./state_errors.ts";
+import { doneWriting } from "./writing.ts";
 
 /**
  * The session's file commands (socket and HTTP): start, pause, resume, cancel, with the in-flight
@@ -70,7 +72,7 @@ export class FileCommands {
     await this.forFiles(command.sessionId, command.fileId, "pause", async (upload, single) => {
       if (upload.status === "paused") return null;
       if (isTerminal(upload)) {
-        if (single) throw this.#ctx.terminalError(upload, "pause");
+        if (single) throw terminalError(upload, "pause");
         return null;
       }
       const now = this.#ctx.now();
@@ -103,7 +105,7 @@ export class FileCommands {
     await this.forFiles(command.sessionId, command.fileId, null, async (upload, single) => {
       if (!RESUMABLE.has(upload.status)) return null;
       if (isFinalFailure(upload) || isTerminal(upload)) {
-        if (single) throw this.#ctx.terminalError(upload, "resume");
+        if (single) throw terminalError(upload, "resume");
         return null;
       }
       const now = this.#ctx.now();
@@ -112,7 +114,7 @@ export class FileCommands {
         (stored) =>
           !RESUMABLE.has(stored.status) || isFinalFailure(stored) || isTerminal(stored)
             ? null
-            : { ...stored, status: "uploading" as const, error: null, updatedAt: now },
+            : { ...doneWriting(stored), status: "uploading" as const, error: null, updatedAt: now },
         upload,
       );
       if (!written.changed || !written.record) return null;
@@ -140,7 +142,7 @@ export class FileCommands {
     } else {
       await this.forFiles(command.sessionId, command.fileId, "cancel", async (upload) => {
         if (upload.status === "cancelled") return null;
-        if (upload.status === "completed") throw this.#ctx.terminalError(upload, "cancel");
+        if (upload.status === "completed") throw terminalError(upload, "cancel");
         return await this.cancelUpload(upload, reason, true);
       });
       await this.#completion.maybeCompleteSession(command.sessionId);

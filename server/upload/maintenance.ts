@@ -10,6 +10,8 @@ import { isSettled, TOUCH_EVERY_MS, type UploadContext } from "./context.ts";
 import type { StopReason } from "./in_flight.ts";
 import type { DomainEvents } from "./domain_events.ts";
 import type { FileCommands } from "./file_commands.ts";
+import { storageKey } from "./storage_key.ts";
+import { doneWriting } from "./writing.ts";
 
 /**
  * Maintenance: recovery after a crash, and the sweep (expiry of sessions and uploads, retention).
@@ -83,13 +85,23 @@ export class Maintenance {
     }
     // The committed offset: a truncation every storage supports.
     if (size > upload.offset) await this.#ctx.storage.truncate(upload.id, upload.offset);
-    if (upload.status === "uploading") {
-      await this.#ctx.updateUpload(upload.id, (stored) =>
-        stored.status !== "uploading" ? null : {
-          ...stored,
-          status: "failed",
-          error: { code: "UPLOAD_INTERRUPTED", message: "The server restarted during the upload" },
-        }, upload);
+    // Only a PATCH that began and never ended: between two PATCHes (served by any node) the
+    // lock is free and the upload is `uploading` by design; failing it there told watchers of
+    // a failure that did not happen.
+    if (upload.status === "uploading" && upload.writing) {
+      await this.#ctx.updateUpload(
+        upload.id,
+        (stored) =>
+          stored.status !== "uploading" || !stored.writing ? null : {
+            ...doneWriting(stored),
+            status: "failed",
+            error: {
+              code: "UPLOAD_INTERRUPTED",
+              message: "The server restarted during the upload",
+            },
+          },
+        upload,
+      );
     }
   }
 
@@ -240,7 +252,7 @@ export class Maintenance {
     // and the next, where records finished before keys were fixed at creation keep theirs.
     const days = [upload.createdAt, upload.updatedAt, upload.updatedAt + 86_400_000];
     for (const at of days) {
-      const key = this.#ctx.storageKey(upload, at);
+      const key = storageKey(upload, at);
       if ((await this.#ctx.storage.stat(key)) === upload.size) {
         await this.#ctx.updateUpload(
           upload.id,

@@ -60,6 +60,7 @@ export async function beginPatch(
       error: null,
       startedAt: upload.startedAt ?? now,
       updatedAt: now,
+      writing: true,
     };
     if (await ctx.store.putUpload(next, { ifVersion: version })) {
       return {

@@ -4,7 +4,7 @@ import type {
   CreateSessionResponse,
   SessionSnapshot,
 } from "../../protocol/session.ts";
-import type { SessionRecord } from "../state/store.ts";
+import type { SessionRecord, UploadRecord } from "../state/store.ts";
 import { buildSnapshot } from "./snapshot.ts";
 import type { ServiceConfig, UploadContext } from "./context.ts";
 
@@ -64,9 +64,18 @@ export class Sessions {
     const uploads = await this.#ctx.store.listUploads(sessionId);
     const options: Parameters<typeof buildSnapshot>[2] = {
       now: this.#ctx.now(),
-      speeds: this.#ctx.speeds.snapshot(),
+      speeds: speedsOf(uploads, this.#ctx.speeds.snapshot()),
     };
     if (current !== undefined) options.current = current;
     return buildSnapshot(session, uploads, options);
   }
+}
+
+/** This node's meters, else the speed the writer (maybe another node) stored at its checkpoint. */
+function speedsOf(uploads: UploadRecord[], mine: ReadonlyMap<string, number>) {
+  const speeds = new Map(mine);
+  for (const u of uploads) {
+    if (!speeds.has(u.id) && u.speed !== undefined) speeds.set(u.id, u.speed);
+  }
+  return speeds;
 }

@@ -12,6 +12,7 @@ import type { CreateUploadInput } from "./api.ts";
 import type { DomainEvents } from "./domain_events.ts";
 import type { Completion } from "./completion.ts";
 import type { TusAccess } from "./tus_access.ts";
+import { stagedKey } from "./storage_key.ts";
 
 /** tus creation (POST): the record, the session's admission checks, concatenation finals. */
 export class TusCreation {
@@ -170,7 +171,7 @@ export class TusCreation {
       }
       try {
         if (record.concat === "partial") await this.#ctx.storage.create(record.id);
-        else await this.#ctx.storage.create(record.id, { key: this.#ctx.stagedKey(record) });
+        else await this.#ctx.storage.create(record.id, { key: stagedKey(record) });
       } catch (error) {
         await this.#ctx.store.deleteUpload(record.id, { ifVersion: 1 }).catch(() => {});
         throw error;

@@ -13,6 +13,8 @@ import type { TusAccess } from "./tus_access.ts";
 import { beginPatch } from "./patch_begin.ts";
 import { headCheckFor } from "./head_check.ts";
 import type { CheckedType } from "./content_check.ts";
+import { stateError } from "./state_errors.ts";
+import { doneWriting } from "./writing.ts";
 
 /**
  * tus PATCH: append under the upload's lock, checkpoints committing offsets, deferred length,
@@ -121,7 +123,7 @@ export class TusPatch {
 
     // The head check said no: today's type rejection (the part goes, the upload fails).
     if (result.stop === "rejected") {
-      if (current.status !== "uploading") throw this.#ctx.stateError(current);
+      if (current.status !== "uploading") throw stateError(current);
       return await this.#completion.rejectContent(current);
     }
     if (
@@ -154,7 +156,7 @@ export class TusPatch {
       });
     }
     // Paused, cancelled or expired by another node meanwhile: answered by that state.
-    if (current.status !== "uploading") throw this.#ctx.stateError(current);
+    if (current.status !== "uploading") throw stateError(current);
 
     if (stop === "type") return await this.#completion.rejectContent(current);
     if (stop === "pause") {
@@ -206,12 +208,14 @@ export class TusPatch {
   ): Promise<UploadRecord> {
     const { final = false, renew = true, found = null } = options;
     const now = this.#ctx.now();
+    const speed = this.#ctx.speeds.record(upload.id, offset, now);
     const written = await this.#ctx.updateUpload(
       upload.id,
       (stored) =>
         stored.status !== "uploading" ? null : {
-          ...stored,
+          ...(final ? doneWriting(stored) : stored),
           offset,
+          speed,
           updatedAt: now,
           expiresAt: renew ? now + this.#ctx.config.sessionTimeoutMs : stored.expiresAt,
           ...(found ? { typeChecked: true, filetype: found.type, ext: found.ext } : {}),
@@ -220,7 +224,6 @@ export class TusPatch {
     );
     const next = written.record ?? { ...upload, status: "cancelled" as const };
     if (!written.changed) return next;
-    this.#ctx.speeds.record(upload.id, offset, now);
     if (renew) await this.#ctx.touch(upload.sessionId);
     if (!final && upload.sessionId && upload.concat === "none") {
       await this.#events.publishProgress(upload.sessionId, next);

@@ -13,6 +13,11 @@ export interface ServerProcess {
   output(): string;
   /** Sends `signal` and waits for the exit status (and the end of its output). */
   stop(signal: Deno.Signal): Promise<Deno.CommandStatus>;
+  /**
+   * Resolves once what it printed after the first `from` characters (default 0; a mark is
+   * `output().length`) matches `pattern`; bounded by `within`, naming `what`.
+   */
+  waitFor(pattern: RegExp, what: string, from?: number): Promise<RegExpExecArray>;
 }
 
 export interface SpawnOptions {
@@ -45,11 +50,13 @@ export async function spawnServer(
   }).spawn();
 
   let text = "";
+  const printed = new Set<() => void>();
   const listening = Promise.withResolvers<string>();
   const drain = async (stream: ReadableStream<Uint8Array>) => {
     const decoder = new TextDecoder();
     for await (const chunk of stream) {
       text += decoder.decode(chunk, { stream: true });
+      for (const heard of [...printed]) heard();
       const match = /listening on (http:\/\/\S+)/.exec(text);
       if (match) listening.resolve(match[1]!);
     }
@@ -78,5 +85,17 @@ export async function spawnServer(
   scope.defer("reap the server process", () => stop(options.reapSignal ?? "SIGKILL"));
 
   const url = await within(listening.promise, `the server on port ${port} to listen`);
-  return { url, pid: child.pid, child, output: () => text, stop };
+  const waitFor = (pattern: RegExp, what: string, from = 0) => {
+    const seen = Promise.withResolvers<RegExpExecArray>();
+    const heard = () => {
+      const match = pattern.exec(text.slice(from));
+      if (!match) return;
+      printed.delete(heard);
+      seen.resolve(match);
+    };
+    printed.add(heard);
+    heard();
+    return within(seen.promise, what).finally(() => printed.delete(heard));
+  };
+  return { url, pid: child.pid, child, output: () => text, stop, waitFor };
 }

@@ -12,7 +12,7 @@ import { type ServerProcess, spawnServer } from "./child.ts";
 import type { Scope } from "./scope.ts";
 import { objectSha256 } from "./s3_objects.ts";
 import { freePort } from "./server.ts";
-import { findRedis, type Service, startRedis, startS3rver } from "./services.ts";
+import { findRedis, type RedisService, type Service, startRedis, startS3rver } from "./services.ts";
 
 export interface ClusterNode {
   /** H5_NODE_ID, e.g. "node-a". */
@@ -25,10 +25,12 @@ export interface ClusterNode {
   kill(): void;
   /** Everything it printed so far, for failure messages. */
   output(): string;
+  /** Resolves once it printed a match of `pattern` (after `from` characters of its output). */
+  waitFor(pattern: RegExp, what: string, from?: number): Promise<RegExpExecArray>;
 }
 
 export interface TestCluster {
-  redis: Service;
+  redis: RedisService;
   s3: Service;
   bucket: string;
   /** The H5_SECRET every node shares. */
@@ -136,6 +138,7 @@ export async function startCluster(
         } catch { /* already gone */ }
       },
       output: process.output,
+      waitFor: process.waitFor,
     };
     nodes.push(node);
     return node;

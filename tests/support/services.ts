@@ -24,15 +24,34 @@ export async function findRedis(): Promise<{ redis: string } | { missing: string
   return "path" in found ? { redis: found.path } : found;
 }
 
+export interface RedisService extends Service {
+  /**
+   * `kill -9`, then a new redis-server on the same port (an outage that ends): without
+   * persistence it comes back empty.
+   */
+  restart(): Promise<void>;
+}
+
 /** A throwaway redis-server: no persistence (the tests kill nodes, not Redis). */
 export async function startRedis(
   scope: Scope,
   redisPath = "/usr/bin/redis-server",
-): Promise<Service> {
+): Promise<RedisService> {
   const dir = await Deno.makeTempDir({ prefix: "h5-redis-" });
   scope.defer("remove the redis folder", () => Deno.remove(dir, { recursive: true }));
-  const redis = await startRedisServer(scope, { path: redisPath, dir });
-  return { port: redis.port, url: redis.url, dir, kill: () => redis.kill() };
+  let redis = await startRedisServer(scope, { path: redisPath, dir });
+  const port = redis.port;
+  return {
+    port,
+    url: redis.url,
+    dir,
+    kill: () => redis.kill(),
+    restart: async () => {
+      redis.kill();
+      await redis.status;
+      redis = await startRedisServer(scope, { path: redisPath, dir, port });
+    },
+  };
 }
 
 /** A throwaway s3rver (S3-compatible, for local use and tests only). */

@@ -13,8 +13,9 @@ export type Verdict = "retry" | "offset" | "paused" | "cancelled" | "gone" | "fi
 /** Codes worth an automatic retry from the server's offset. */
 export function transient(code: string): boolean {
   // NETWORK_ERROR, UPLOAD_INTERRUPTED, UPLOAD_LOCKED, CHECKSUM_MISMATCH, OFFSET_MISMATCH,
-  // STORAGE_ERROR, INTERNAL_ERROR, RATE_LIMIT_EXCEEDED, CONNECTION_TIMEOUT
-  return /^(NET|UPLOAD_[IL]|CHECKSUM_M|OFFSET|STORAGE|INTERNAL|RATE|CONNECTION)/.test(code);
+  // STORAGE_ERROR, STORAGE_FULL, STORAGE_UNAVAILABLE, STATE_UNAVAILABLE, INTERNAL_ERROR,
+  // RATE_LIMIT_EXCEEDED, CONNECTION_TIMEOUT
+  return /^(NET|UPLOAD_[IL]|CHECKSUM_M|OFFSET|STORAGE|STATE_U|INTERNAL|RATE|CONNECTION)/.test(code);
 }
 
 export function verdict(status: number, code: string): Verdict {
