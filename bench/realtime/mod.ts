@@ -87,7 +87,7 @@ function basePlan(quick: boolean): RealtimePlan {
 // ---------------------------------------------------------------------------------------
 // child processes
 
-interface Child {
+export interface Child {
   url: string;
   pid: number;
   /** The inspector port when the child runs under `--inspect`. */
@@ -277,7 +277,7 @@ class ProcessProbe {
   }
 }
 
-interface ProbeFigures {
+export interface ProbeFigures {
   /** CPU of all the process's threads, percent of one core. */
   cpuPercent: number;
   mainThreadOnCpuPercent: number;
@@ -362,7 +362,7 @@ class LoopLag {
 // ---------------------------------------------------------------------------------------
 // watchers
 
-interface Room {
+export interface Room {
   sessionId: string;
   token: string;
 }
@@ -454,7 +454,7 @@ async function connectWatchers(
   return (performance.now() - started) / 1000;
 }
 
-function closeAll(sockets: Socket[]): void {
+export function closeAll(sockets: Socket[]): void {
   for (const socket of sockets.splice(0)) {
     socket.offAny();
     socket.close();
@@ -466,7 +466,7 @@ function closeAll(sockets: Socket[]): void {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
-async function createSessions(url: string, count: number): Promise<Room[]> {
+export async function createSessions(url: string, count: number): Promise<Room[]> {
   const port = new URL(url).port;
   // Both addresses reach the dual-stack server; each has its own session budget.
   const bases = [`http://127.0.0.1:${port}`, `http://[::1]:${port}`];
@@ -514,7 +514,7 @@ async function expectStatus(res: Response, status: number, what: string): Promis
  * which the throttle passes at once), then `steps` PATCHes, each at least MIN_GAP_MS after the
  * previous answer so its update is sent immediately rather than as a delayed trailing one.
  */
-async function uploadFile(
+export async function uploadFile(
   url: string,
   room: Room,
   plan: RealtimePlan,
@@ -664,7 +664,7 @@ async function settle(
 // ---------------------------------------------------------------------------------------
 // one measured stack
 
-interface PhaseFigures {
+export interface PhaseFigures {
   /** Progress updates with a currentFile heard by the watchers (the latency samples). */
   samples: number;
   progressP50Ms: number;
@@ -710,7 +710,7 @@ interface Phase {
 }
 
 /** Connects the watchers of every room; each phase then records through `sink`. */
-async function connect(
+export async function connect(
   context: BenchContext,
   plan: RealtimePlan,
   name: string,
@@ -740,7 +740,7 @@ async function connect(
   return { sink, connectSeconds: round(connectSeconds, 2), watchersRssMiB };
 }
 
-async function measure(
+export async function measure(
   context: BenchContext,
   plan: RealtimePlan,
   child: Child,
@@ -831,7 +831,7 @@ async function saveProfile(
   context.progress(`${phase}: CPU profile ${file}, self time:\n${top.join("\n")}`);
 }
 
-function randomBytes(n: number): Uint8Array<ArrayBuffer> {
+export function randomBytes(n: number): Uint8Array<ArrayBuffer> {
   const bytes = new Uint8Array(n);
   for (let i = 0; i < n; i += 65536) crypto.getRandomValues(bytes.subarray(i, i + 65536));
   return bytes;

@@ -20,8 +20,8 @@
 //   would (the server limits session creation and socket handshakes per address).
 // Prints "ready" once sessions and sockets are set up, waits for a line on stdin, uploads,
 // then prints one JSON line: {ms, bytes, statuses, details, setupMs, completed: {heard,
-// expected, lastMs}}. `ms` runs from the first upload request to the last response; session
-// and socket setup is before it and not counted.
+// expected, lastMs}, uploads: [{url, token} | null per file]}. `ms` runs from the first upload
+// request to the last response; session and socket setup is before it and not counted.
 import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
@@ -205,7 +205,9 @@ async function tusUpload(file, i, session) {
         return { status: -1, detail: `Upload-Offset ${r.offset} after PATCH to ${end}` };
       }
     }
-    return end === size ? { status: 204, id } : { status: -1, detail: `stopped at ${end}` };
+    return end === size
+      ? { status: 204, id, url: location, token: session?.token }
+      : { status: -1, detail: `stopped at ${end}` };
   }
   const chunk = chunkSize || size;
   let status = 204;
@@ -229,7 +231,7 @@ async function tusUpload(file, i, session) {
     const at = Number(res.headers["upload-offset"]);
     if (at !== end) return { status: -1, detail: `Upload-Offset ${at} after PATCH to ${end}` };
   }
-  return { status, id };
+  return { status, id, url: location, token: session?.token };
 }
 
 async function putUpload(file) {
@@ -359,5 +361,7 @@ console.log(JSON.stringify({
   statuses: results.map((r) => r.status),
   details: results.filter((r) => r.detail).map((r) => `${r.status} ${r.detail}`).slice(0, 3),
   completed,
+  // Per file, in order: where the finished tus upload is and the token that may read it back.
+  uploads: results.map((r) => r.url ? { url: r.url, token: r.token ?? null } : null),
 }));
 process.exit(0);

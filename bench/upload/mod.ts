@@ -140,7 +140,7 @@ export interface Input {
   sha256: string;
 }
 
-interface ClientJob {
+export interface ClientJob {
   mode: "tus" | "put" | "multipart";
   /** curl (default) or Node's http client for the requests that carry the bytes. */
   transport?: "curl" | "node";
@@ -150,13 +150,15 @@ interface ClientJob {
   watch?: boolean;
 }
 
-interface ClientResult {
+export interface ClientResult {
   ms: number;
   bytes: number;
   setupMs: number;
   statuses: number[];
   details: string[];
   completed: { heard: number; expected: number; lastMs: number };
+  /** tus only: per file, where the finished upload is and the token that reads it back. */
+  uploads?: ({ url: string; token: string | null } | null)[];
 }
 
 interface Running {
@@ -360,7 +362,7 @@ async function cpuSeconds(pid: number): Promise<{ user: number; system: number }
  * Runs the client for one round. `atStart` runs once sessions and sockets are set up, right
  * before the uploads start, so the caller can read the server's CPU time there.
  */
-async function runClient(
+export async function runClient(
   url: string,
   job: ClientJob,
   atStart: () => Promise<void>,

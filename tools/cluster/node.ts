@@ -38,7 +38,15 @@ export async function childPids(pid: number): Promise<number[] | null> {
 
 export async function startNode(
   scope: Scope,
-  options: { name: string; dataDir: string; log: string; serve: string[]; env: NodeEnv },
+  options: {
+    name: string;
+    dataDir: string;
+    log: string;
+    serve: string[];
+    env: NodeEnv;
+    /** More H5_* settings, over the ones above (the cluster bench raises per-address limits). */
+    extra?: Record<string, string>;
+  },
 ): Promise<RunningNode> {
   const port = freePort();
   const { env } = options;
@@ -65,6 +73,7 @@ export async function startNode(
       H5_TRUST_PROXY: "127.0.0.1",
       // The pinned origin is 127.0.0.1; a page opened as localhost is the same balancer.
       H5_ALLOWED_ORIGINS: env.publicUrl.replace("127.0.0.1", "localhost"),
+      ...options.extra,
     },
     // A node finishes its in-flight requests first (main.ts closes on SIGTERM).
     stopMs: 15_000,
