@@ -1,8 +1,9 @@
 /**
- * Appends bytes to an unfinished upload in S3 with at most one part in memory: the stored
- * tail is read back into the part buffer, new bytes fill it, each full buffer becomes the next
- * part (then the manifest, then the caller's checkpoint), and `finish` stores what is left as
- * the generation's tail object.
+ * Appends bytes to an unfinished upload in S3 with at most one part in memory. New bytes fill
+ * a buffer; when the stored segments plus the buffer reach PART_SIZE, the segments are read
+ * back once (the only read-back of their bytes) in front of the buffer and the whole becomes
+ * the next part (then the manifest, then the caller's checkpoint); `finish` stores what is
+ * left as one new segment object. Below a part, a write never reads anything back.
  */
 import {
   GetObjectCommand,
@@ -18,9 +19,9 @@ import {
   headKey,
   type Manifest,
   PART_SIZE,
-  partsEnd,
   saveManifest,
-  tailKey,
+  type Segment,
+  segmentKey,
 } from "./manifest.ts";
 
 /** As the local disk's smallest read buffers (read_buffers.ts). */
@@ -61,53 +62,50 @@ export class PartWriter {
    * `onPart`: called (and awaited) with the durable offset after each part is stored;
    * `onBuffer`: see WriteOptions.onReadBuffer.
    */
-  static async open(
+  static open(
     place: S3Place,
     id: string,
     manifest: Manifest,
     onPart?: (offset: number) => void | Promise<void>,
     onBuffer?: (bytes: number) => void,
   ): Promise<PartWriter> {
-    const writer = new PartWriter(place, id, manifest, onPart, onBuffer);
-    if (manifest.tail > 0) {
-      const gen = manifest.parts.length;
-      const body = await getRange(place, tailKey(id, gen), 0, manifest.tail);
-      for await (const chunk of body) writer.#take(chunk);
-      if (writer.#filled !== manifest.tail) {
-        throw new Error(`Cannot read the tail of part "${id}": ${writer.#filled} bytes`);
-      }
-    }
-    return writer;
+    return Promise.resolve(new PartWriter(place, id, manifest, onPart, onBuffer));
   }
 
   /** Offset of the next byte (stored or in memory). */
   get offset(): number {
-    return partsEnd(this.#manifest) + this.#filled;
+    return durable(this.#manifest) + this.#filled;
   }
 
   get durable(): number {
     return durable(this.#manifest);
   }
 
-  /** The part's bytes in memory when they start at offset 0 (no part stored yet), else null. */
-  get prefix(): Uint8Array | null {
-    return this.#manifest.parts.length === 0 ? this.#buffer.subarray(0, this.#filled) : null;
+  /**
+   * The upload's first `length` bytes, all stored, when no part is (read back from the
+   * segments: at most the 64 KiB of a head check still waiting for its bytes), else null.
+   */
+  async prefix(length: number): Promise<Uint8Array | null> {
+    if (this.#manifest.parts.length > 0 || length > this.durable) return null;
+    const body = segmentsStream(this.#place, this.#manifest.segs, length);
+    return new Uint8Array(await new Response(body).arrayBuffer());
   }
 
+  /** At a part boundary: nothing stored or in memory past the last part. */
   get empty(): boolean {
-    return this.#filled === 0;
+    return this.buffered === 0;
   }
 
-  /** Bytes in memory past the last stored part. */
+  /** Bytes past the last stored part (segments and memory). */
   get buffered(): number {
-    return this.#filled;
+    return this.#manifest.tail + this.#filled;
   }
 
   async append(bytes: Uint8Array): Promise<void> {
     let at = 0;
     while (at < bytes.byteLength) {
       at += this.#take(bytes.subarray(at));
-      if (this.#filled === PART_SIZE) await this.#storePart();
+      if (this.buffered === PART_SIZE) await this.#storePart();
     }
   }
 
@@ -136,27 +134,28 @@ export class PartWriter {
     await this.#recordPart(n, copied.CopyPartResult?.ETag, size);
   }
 
-  /** Stores the bytes past the last part as this generation's tail object. */
+  /** Stores the bytes in memory as one new segment object. */
   async finish(): Promise<void> {
+    if (this.#filled === 0) return;
     const manifest = this.#manifest;
-    if (this.#filled <= manifest.tail) return;
-    const gen = manifest.parts.length;
+    const key = segmentKey(this.#id, durable(manifest));
     const { client, bucket } = this.#place;
     await client.send(
       new PutObjectCommand({
         Bucket: bucket,
-        Key: tailKey(this.#id, gen),
+        Key: key,
         Body: this.#buffer.subarray(0, this.#filled),
         ContentLength: this.#filled,
       }),
     );
-    manifest.tails[gen] = this.#filled;
-    manifest.tail = this.#filled;
+    manifest.segs.push({ key, size: this.#filled });
+    manifest.tail += this.#filled;
+    this.#filled = 0;
     await saveManifest(client, bucket, this.#id, manifest);
   }
 
   #take(bytes: Uint8Array): number {
-    const n = Math.min(bytes.byteLength, PART_SIZE - this.#filled);
+    const n = Math.min(bytes.byteLength, PART_SIZE - this.buffered);
     if (this.#filled + n > this.#buffer.byteLength) this.#grow(this.#filled + n);
     this.#buffer.set(bytes.subarray(0, n), this.#filled);
     this.#filled += n;
@@ -178,7 +177,18 @@ export class PartWriter {
     const manifest = this.#manifest;
     const n = manifest.parts.length + 1;
     const { client, bucket } = this.#place;
-    const body = this.#buffer.subarray(0, this.#filled);
+    const lead = manifest.tail;
+    if (lead > 0) {
+      // The one read-back of these segments' bytes, in front of the new ones.
+      if (this.#buffer.byteLength < PART_SIZE) this.#grow(PART_SIZE);
+      this.#buffer.copyWithin(lead, 0, this.#filled);
+      let at = 0;
+      for await (const chunk of segmentsStream(this.#place, manifest.segs, lead)) {
+        this.#buffer.set(chunk, at);
+        at += chunk.byteLength;
+      }
+    }
+    const body = this.#buffer.subarray(0, lead + this.#filled);
     const stored = await client.send(
       new UploadPartCommand({
         Bucket: bucket,
@@ -191,9 +201,8 @@ export class PartWriter {
     );
     // The head is about to become unreadable (S3 serves no part of an open upload).
     if (n === 1) await this.#putHead(body.subarray(0, MAX_HEAD_BYTES));
-    const size = this.#filled;
     this.#filled = 0;
-    await this.#recordPart(n, stored.ETag, size);
+    await this.#recordPart(n, stored.ETag, body.byteLength);
   }
 
   async #putHead(head: Uint8Array): Promise<void> {
@@ -211,7 +220,10 @@ export class PartWriter {
   async #recordPart(n: number, etag: string | undefined, size: number): Promise<void> {
     if (!etag) throw new Error(`S3 returned no ETag for part ${n} of "${this.#id}"`);
     const manifest = this.#manifest;
+    // Kept listed (spent) until a write starts past them: a cut back to this write's start.
+    if (manifest.segs.length > 0) manifest.spent[manifest.parts.length] = manifest.segs;
     manifest.parts.push({ n, etag, size });
+    manifest.segs = [];
     manifest.tail = 0;
     const { client, bucket } = this.#place;
     await saveManifest(client, bucket, this.#id, manifest);
@@ -257,6 +269,44 @@ export async function getRange(
     },
     async cancel(reason) {
       await source.cancel(reason).catch(() => {});
+    },
+  }, { highWaterMark: 0 });
+}
+
+/** The first `size` bytes of the segments, in order, streamed one segment at a time. */
+export function segmentsStream(
+  place: S3Place,
+  segs: Segment[],
+  size: number,
+): ReadableStream<Uint8Array> {
+  let index = 0;
+  let left = size;
+  let current: ReadableStreamDefaultReader<Uint8Array> | null = null;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      for (;;) {
+        if (!current) {
+          const seg = segs[index++];
+          if (left === 0 || !seg) {
+            if (left > 0) controller.error(new Error(`Cannot read segments: ${left} bytes short`));
+            else controller.close();
+            return;
+          }
+          const take = Math.min(seg.size, left);
+          left -= take;
+          current = (await getRange(place, seg.key, 0, take)).getReader();
+        }
+        const { value, done } = await current.read();
+        if (done) {
+          current = null;
+          continue;
+        }
+        controller.enqueue(value);
+        return;
+      }
+    },
+    async cancel(reason) {
+      await current?.cancel(reason).catch(() => {});
     },
   }, { highWaterMark: 0 });
 }

@@ -153,6 +153,51 @@ Deno.test("S3Storage - truncate refuses an offset it never reported inside a sto
   }
 });
 
+Deno.test("S3Storage - small PATCHes read nothing back until a part is composed, then at most the part once", async () => {
+  const { config, cleanup } = await freshStorage();
+  const client = makeS3Client(config);
+  // Bytes of every stored upload object (not the manifest) read back through this client.
+  let readBack = 0;
+  const send = client.send.bind(client) as (command: unknown) => Promise<unknown>;
+  (client as unknown as { send: typeof send }).send = async (command) => {
+    const out = await send(command);
+    if (command instanceof GetObjectCommand && !command.input.Key!.endsWith(".json")) {
+      readBack += (out as { ContentLength?: number }).ContentLength ?? 0;
+    }
+    return out;
+  };
+  const storage = new S3Storage(config, client);
+  try {
+    const patch = 256 * 1024;
+    const data = random(21 * patch);
+    const checkpoints: number[] = [];
+    await storage.create("phone");
+    for (let i = 0; i < 21; i++) {
+      const bytes = data.subarray(i * patch, (i + 1) * patch);
+      const result = await storage.write("phone", stream(bytes, 64 * 1024), {
+        offset: i * patch,
+        maxBytes: patch,
+        onCheckpoint: (offset) => void checkpoints.push(offset),
+      });
+      assert.equal(result.offset, (i + 1) * patch);
+      if (i < 19) assert.equal(readBack, 0, `PATCH ${i + 1} read ${readBack} bytes back`);
+    }
+    // The 20th PATCH completes the first part: the 19 earlier ones are read back once.
+    assert.deepEqual(checkpoints, [5 * MiB]);
+    assert.ok(readBack <= 5 * MiB, `${readBack} bytes read back for one 5 MiB part`);
+    assert.equal(readBack, 19 * patch);
+    const key = "personal/2026/12/01/phone.bin";
+    await storage.finalize("phone", key);
+    const got = await client.send(new GetObjectCommand({ Bucket: config.bucket, Key: key }));
+    assert.equal(sha256(await got.Body!.transformToByteArray()), sha256(data));
+    const listed = await client.send(new ListObjectsV2Command({ Bucket: config.bucket }));
+    assert.deepEqual((listed.Contents ?? []).map((o) => o.Key), [key], "no segment left behind");
+  } finally {
+    client.destroy();
+    await cleanup();
+  }
+});
+
 function random(n: number): Uint8Array {
   const out = new Uint8Array(n);
   for (let at = 0; at < n; at += 65_536) crypto.getRandomValues(out.subarray(at, at + 65_536));
