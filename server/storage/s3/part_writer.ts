@@ -5,13 +5,7 @@
  * the next part (then the manifest, then the caller's checkpoint); `finish` stores what is
  * left as one new segment object. Below a part, a write never reads anything back.
  */
-import {
-  GetObjectCommand,
-  PutObjectCommand,
-  type S3Client,
-  UploadPartCommand,
-  UploadPartCopyCommand,
-} from "@aws-sdk/client-s3";
+import { PutObjectCommand, UploadPartCommand, UploadPartCopyCommand } from "@aws-sdk/client-s3";
 import { MAX_HEAD_BYTES } from "../head_tap.ts";
 import { MIN_READ_BUFFER_BYTES } from "../read_buffers.ts";
 import {
@@ -20,17 +14,16 @@ import {
   type Manifest,
   PART_SIZE,
   saveManifest,
-  type Segment,
   segmentKey,
 } from "./manifest.ts";
+import { getRange, type S3Place, segmentsStream } from "./s3_range.ts";
+
+export { getRange, segmentsStream };
 
 /** As the local disk's smallest read buffers (read_buffers.ts). */
 const MIN_PART_BUFFER = MIN_READ_BUFFER_BYTES;
 
-export interface S3Place {
-  client: S3Client;
-  bucket: string;
-}
+export type { S3Place };
 
 export class PartWriter {
   readonly #place: S3Place;
@@ -229,84 +222,4 @@ export class PartWriter {
     await saveManifest(client, bucket, this.#id, manifest);
     await this.#onPart?.(durable(manifest));
   }
-}
-
-/**
- * Bytes [start, start + size) of an object, streamed, exactly `size` of them: s3rver 3.7
- * answers `bytes=0-0` with the whole object, so the reply is cut to what was asked.
- */
-export async function getRange(
-  place: S3Place,
-  key: string,
-  start: number,
-  size: number,
-): Promise<ReadableStream<Uint8Array>> {
-  if (size === 0) return new ReadableStream({ start: (c) => c.close() });
-  const got = await place.client.send(
-    new GetObjectCommand({
-      Bucket: place.bucket,
-      Key: key,
-      Range: `bytes=${start}-${start + size - 1}`,
-    }),
-  );
-  const source = (got.Body!.transformToWebStream() as ReadableStream<Uint8Array>).getReader();
-  let left = size;
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      const { value, done } = await source.read();
-      if (done || !value) {
-        // Ending quietly would hand the caller fewer bytes than it counts on.
-        controller.error(new Error(`Cannot read ${JSON.stringify(key)}: ${left} bytes short`));
-        return;
-      }
-      const chunk = value.byteLength <= left ? value : value.subarray(0, left);
-      left -= chunk.byteLength;
-      controller.enqueue(chunk);
-      if (left === 0) {
-        controller.close();
-        await source.cancel().catch(() => {});
-      }
-    },
-    async cancel(reason) {
-      await source.cancel(reason).catch(() => {});
-    },
-  }, { highWaterMark: 0 });
-}
-
-/** The first `size` bytes of the segments, in order, streamed one segment at a time. */
-export function segmentsStream(
-  place: S3Place,
-  segs: Segment[],
-  size: number,
-): ReadableStream<Uint8Array> {
-  let index = 0;
-  let left = size;
-  let current: ReadableStreamDefaultReader<Uint8Array> | null = null;
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      for (;;) {
-        if (!current) {
-          const seg = segs[index++];
-          if (left === 0 || !seg) {
-            if (left > 0) controller.error(new Error(`Cannot read segments: ${left} bytes short`));
-            else controller.close();
-            return;
-          }
-          const take = Math.min(seg.size, left);
-          left -= take;
-          current = (await getRange(place, seg.key, 0, take)).getReader();
-        }
-        const { value, done } = await current.read();
-        if (done) {
-          current = null;
-          continue;
-        }
-        controller.enqueue(value);
-        return;
-      }
-    },
-    async cancel(reason) {
-      await current?.cancel(reason).catch(() => {});
-    },
-  }, { highWaterMark: 0 });
 }

@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
+import {
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from "@aws-sdk/client-s3";
 import { Scope } from "../../../tests/support/scope.ts";
 import { startS3rver } from "../../../tests/support/services.ts";
 import { runStorageContract } from "../storage_contract.ts";
@@ -194,6 +199,50 @@ Deno.test("S3Storage - small PATCHes read nothing back until a part is composed,
     assert.deepEqual((listed.Contents ?? []).map((o) => o.Key), [key], "no segment left behind");
   } finally {
     client.destroy();
+    await cleanup();
+  }
+});
+
+Deno.test("S3Storage - a version 1 manifest (one tail object per generation) is read as segments", async () => {
+  const { storage, client, config, cleanup } = await freshStorage();
+  try {
+    await storage.create("old");
+    const manifestKey = ".h5/parts/old.json";
+    const got = await client.send(
+      new GetObjectCommand({ Bucket: config.bucket, Key: manifestKey }),
+    );
+    const fresh = JSON.parse(await got.Body!.transformToString());
+    // As version 1 left it after a cut from 500 to 300 bytes: the tail object holds more.
+    const stored = random(500);
+    await client.send(
+      new PutObjectCommand({ Bucket: config.bucket, Key: ".h5/parts/old.tail.0", Body: stored }),
+    );
+    const v1 = { v: 1, key: fresh.key, staged: true, uploadId: fresh.uploadId, parts: [] };
+    await client.send(
+      new PutObjectCommand({
+        Bucket: config.bucket,
+        Key: manifestKey,
+        Body: JSON.stringify({ ...v1, tail: 300, tails: { 0: 500 } }),
+      }),
+    );
+    assert.equal(await storage.partSize("old"), 300);
+    assert.deepEqual(await storage.readHead("old", 4100), stored.subarray(0, 300));
+    const more = random(6 * MiB);
+    const result = await storage.write("old", stream(more, MiB), {
+      offset: 300,
+      maxBytes: more.length,
+    });
+    assert.equal(result.offset, 300 + more.length);
+    const key = "personal/2026/12/01/old.bin";
+    await storage.finalize("old", key);
+    const back = await client.send(new GetObjectCommand({ Bucket: config.bucket, Key: key }));
+    const all = new Uint8Array(300 + more.length);
+    all.set(stored.subarray(0, 300));
+    all.set(more, 300);
+    assert.equal(sha256(await back.Body!.transformToByteArray()), sha256(all));
+    const listed = await client.send(new ListObjectsV2Command({ Bucket: config.bucket }));
+    assert.deepEqual((listed.Contents ?? []).map((o) => o.Key), [key], "the tail object is gone");
+  } finally {
     await cleanup();
   }
 });
