@@ -126,7 +126,9 @@ function upgrade(id: string, manifest: Manifest): Manifest {
   if (manifest.segs) return manifest;
   const tails = manifest.tails ?? {};
   const gen = manifest.parts.length;
-  manifest.segs = manifest.tail > 0 ? [{ key: tailKey(id, gen), size: manifest.tail }] : [];
+  // A tail cut to 0 is still an object: listed with no bytes that count, so it is deleted.
+  const current = manifest.tail > 0 || tails[gen] !== undefined;
+  manifest.segs = current ? [{ key: tailKey(id, gen), size: manifest.tail }] : [];
   manifest.spent = {};
   for (const [g, size] of Object.entries(tails)) {
     if (Number(g) < gen && size > 0) manifest.spent[g] = [{ key: tailKey(id, Number(g)), size }];

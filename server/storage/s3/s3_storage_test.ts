@@ -242,6 +242,40 @@ Deno.test("S3Storage - a version 1 manifest (one tail object per generation) is 
     assert.equal(sha256(await back.Body!.transformToByteArray()), sha256(all));
     const listed = await client.send(new ListObjectsV2Command({ Bucket: config.bucket }));
     assert.deepEqual((listed.Contents ?? []).map((o) => o.Key), [key], "the tail object is gone");
+    // Cut back to 0: the tail object holds no byte that counts and is deleted all the same.
+    await storage.create("zero");
+    const zero = JSON.parse(
+      await (await client.send(
+        new GetObjectCommand({ Bucket: config.bucket, Key: ".h5/parts/zero.json" }),
+      )).Body!.transformToString(),
+    );
+    await client.send(
+      new PutObjectCommand({ Bucket: config.bucket, Key: ".h5/parts/zero.tail.0", Body: stored }),
+    );
+    await client.send(
+      new PutObjectCommand({
+        Bucket: config.bucket,
+        Key: ".h5/parts/zero.json",
+        Body: JSON.stringify({
+          ...v1,
+          key: zero.key,
+          uploadId: zero.uploadId,
+          tail: 0,
+          tails: { 0: 500 },
+        }),
+      }),
+    );
+    assert.equal(await storage.partSize("zero"), 0);
+    await storage.write("zero", stream(more, MiB), { offset: 0, maxBytes: more.length });
+    await storage.finalize("zero", "personal/2026/12/01/zero.bin");
+    const zeroBack = await client.send(
+      new GetObjectCommand({ Bucket: config.bucket, Key: "personal/2026/12/01/zero.bin" }),
+    );
+    assert.equal(sha256(await zeroBack.Body!.transformToByteArray()), sha256(more));
+    const left = await client.send(
+      new ListObjectsV2Command({ Bucket: config.bucket, Prefix: ".h5/" }),
+    );
+    assert.deepEqual((left.Contents ?? []).map((o) => o.Key), [], "no v1 object left");
   } finally {
     await cleanup();
   }
