@@ -1,8 +1,10 @@
 /**
  * The state of an unfinished upload in S3, kept as a small JSON object next to its bytes:
- * a multipart upload (parts of exactly PART_SIZE, the last one excepted) plus a tail object
- * per "generation" (the bytes after the first `gen` parts, < PART_SIZE). The manifest is the
- * truth: a part or tail written but not yet in it is as if it was never written.
+ * a multipart upload (parts of exactly PART_SIZE, the last one excepted) plus the bytes after
+ * the last part as append-only segment objects (one per write that ended mid-part, < PART_SIZE
+ * in all). A PATCH adds a segment without reading any earlier one back: rewriting a whole tail
+ * per PATCH moved up to ~10 MiB per 256 KiB PATCH (bench:cluster, issue #9). The manifest is
+ * the truth: a part or segment written but not yet in it is as if it was never written.
  */
 import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { isMissing } from "./config.ts";
@@ -15,7 +17,10 @@ export const RESERVED = ".h5";
 const PARTS = `${RESERVED}/parts/`;
 
 export const manifestKey = (id: string) => `${PARTS}${id}.json`;
+/** Version 1 kept one rewritten tail object per generation; read, converted, never written. */
 export const tailKey = (id: string, gen: number) => `${PARTS}${id}.tail.${gen}`;
+/** A segment is named by the offset of its first byte. */
+export const segmentKey = (id: string, start: number) => `${PARTS}${id}.seg.${start}`;
 /** The first bytes of part 1, kept so `readHead` works once the head is in a stored part. */
 export const headKey = (id: string) => `${PARTS}${id}.head`;
 /** Where a part created without its final key is staged (and sealed for concatenation). */
@@ -29,21 +34,32 @@ export interface StoredPart {
   size: number;
 }
 
+export interface Segment {
+  key: string;
+  /** Bytes of the object that count (a truncate may keep only a prefix of it). */
+  size: number;
+}
+
 export interface Manifest {
-  v: 1;
+  /** 2: segments; 1 (read only): `tails`. Nodes older than 2 cannot read a version 2. */
+  v: 1 | 2;
   /** The object key the multipart upload completes to. */
   key: string;
   /** True when `key` is the staging key (a finalize to another key copies). */
   staged: boolean;
   uploadId: string;
   parts: StoredPart[];
-  /** Durable bytes in the tail of generation `parts.length`. */
+  /** Durable bytes past the last part: the sum of `segs`' sizes. */
   tail: number;
+  /** The bytes past the last part, in order. */
+  segs: Segment[];
   /**
-   * Size of each tail object stored, by generation. An older generation's tail is kept until
-   * a write starts past it, so a cut back to an offset reported inside it stays possible.
+   * The segments composed into part `gen + 1`, by `gen`: kept until a write starts past them,
+   * so a cut back to an offset reported inside them (this write's start) stays possible.
    */
-  tails: Record<string, number>;
+  spent: Record<string, Segment[]>;
+  /** Version 1 only (see tailKey); converted to `segs`/`spent` when read. */
+  tails?: Record<string, number>;
   /** Set once the multipart upload was completed into `key` (a concatenation source). */
   sealed?: boolean;
 }
@@ -58,10 +74,10 @@ export function partsEnd(manifest: Manifest): number {
 
 /**
  * Cuts the manifest back to `length` (see UploadStorage.truncate): a part boundary, or a
- * length inside a generation whose tail object still holds the bytes. Returns the
- * generations whose tail objects are now stale.
+ * length inside the segments past the part it keeps (current or spent). Returns the segments
+ * no longer listed, to delete once the manifest is saved.
  */
-export function cutManifest(id: string, manifest: Manifest, length: number): number[] {
+export function cutManifest(id: string, manifest: Manifest, length: number): Segment[] {
   const size = durable(manifest);
   if (!Number.isSafeInteger(length) || length < 0 || length > size) {
     throw new RangeError(`Cannot truncate part ${quote(id)} to ${length}: it holds ${size} bytes`);
@@ -74,17 +90,52 @@ export function cutManifest(id: string, manifest: Manifest, length: number): num
     kept++;
   }
   const rest = length - end;
-  if (rest > 0 && (manifest.tails[kept] ?? 0) < rest) {
+  const before = listed(manifest);
+  const source = kept === manifest.parts.length ? manifest.segs : manifest.spent[kept] ?? [];
+  const segs: Segment[] = [];
+  let at = 0;
+  for (const seg of source) {
+    if (at >= rest) break;
+    const size = Math.min(seg.size, rest - at);
+    segs.push({ key: seg.key, size });
+    at += size;
+  }
+  if (at < rest) {
     throw new RangeError(
       `Cannot truncate part ${quote(id)} to ${length}: S3 keeps only offsets it reported ` +
-        `durable (a part boundary or a stored tail)`,
+        `durable (a part boundary or a stored segment)`,
     );
   }
   manifest.parts = manifest.parts.slice(0, kept);
+  manifest.segs = segs;
   manifest.tail = rest;
-  const stale = Object.keys(manifest.tails).map(Number).filter((gen) => gen > kept);
-  for (const gen of stale) delete manifest.tails[gen];
-  return stale;
+  for (const gen of Object.keys(manifest.spent).map(Number)) {
+    if (gen >= kept) delete manifest.spent[gen];
+  }
+  const now = new Set(listed(manifest).map((seg) => seg.key));
+  return before.filter((seg) => !now.has(seg.key));
+}
+
+/** Every segment object the manifest lists, current and spent. */
+export function listed(manifest: Manifest): Segment[] {
+  return [...manifest.segs, ...Object.values(manifest.spent).flat()];
+}
+
+/** Reads a version 1 manifest as version 2: each generation's tail object is one segment. */
+function upgrade(id: string, manifest: Manifest): Manifest {
+  if (manifest.segs) return manifest;
+  const tails = manifest.tails ?? {};
+  const gen = manifest.parts.length;
+  // A tail cut to 0 is still an object: listed with no bytes that count, so it is deleted.
+  const current = manifest.tail > 0 || tails[gen] !== undefined;
+  manifest.segs = current ? [{ key: tailKey(id, gen), size: manifest.tail }] : [];
+  manifest.spent = {};
+  for (const [g, size] of Object.entries(tails)) {
+    if (Number(g) < gen && size > 0) manifest.spent[g] = [{ key: tailKey(id, Number(g)), size }];
+  }
+  delete manifest.tails;
+  manifest.v = 2;
+  return manifest;
 }
 
 export async function loadManifest(
@@ -107,7 +158,7 @@ export async function loadManifest(
       throw error;
     }
     try {
-      return JSON.parse(text) as Manifest;
+      return upgrade(id, JSON.parse(text) as Manifest);
     } catch (error) {
       if (attempt >= TORN_READS) throw error;
       await new Promise((resolve) => setTimeout(resolve, 10 * attempt));

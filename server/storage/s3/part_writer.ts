@@ -1,16 +1,11 @@
 /**
- * Appends bytes to an unfinished upload in S3 with at most one part in memory: the stored
- * tail is read back into the part buffer, new bytes fill it, each full buffer becomes the next
- * part (then the manifest, then the caller's checkpoint), and `finish` stores what is left as
- * the generation's tail object.
+ * Appends bytes to an unfinished upload in S3 with at most one part in memory. New bytes fill
+ * a buffer; when the stored segments plus the buffer reach PART_SIZE, the segments are read
+ * back once (the only read-back of their bytes) in front of the buffer and the whole becomes
+ * the next part (then the manifest, then the caller's checkpoint); `finish` stores what is
+ * left as one new segment object. Below a part, a write never reads anything back.
  */
-import {
-  GetObjectCommand,
-  PutObjectCommand,
-  type S3Client,
-  UploadPartCommand,
-  UploadPartCopyCommand,
-} from "@aws-sdk/client-s3";
+import { PutObjectCommand, UploadPartCommand, UploadPartCopyCommand } from "@aws-sdk/client-s3";
 import { MAX_HEAD_BYTES } from "../head_tap.ts";
 import { MIN_READ_BUFFER_BYTES } from "../read_buffers.ts";
 import {
@@ -18,18 +13,17 @@ import {
   headKey,
   type Manifest,
   PART_SIZE,
-  partsEnd,
   saveManifest,
-  tailKey,
+  segmentKey,
 } from "./manifest.ts";
+import { getRange, type S3Place, segmentsStream } from "./s3_range.ts";
+
+export { getRange, segmentsStream };
 
 /** As the local disk's smallest read buffers (read_buffers.ts). */
 const MIN_PART_BUFFER = MIN_READ_BUFFER_BYTES;
 
-export interface S3Place {
-  client: S3Client;
-  bucket: string;
-}
+export type { S3Place };
 
 export class PartWriter {
   readonly #place: S3Place;
@@ -61,53 +55,50 @@ export class PartWriter {
    * `onPart`: called (and awaited) with the durable offset after each part is stored;
    * `onBuffer`: see WriteOptions.onReadBuffer.
    */
-  static async open(
+  static open(
     place: S3Place,
     id: string,
     manifest: Manifest,
     onPart?: (offset: number) => void | Promise<void>,
     onBuffer?: (bytes: number) => void,
   ): Promise<PartWriter> {
-    const writer = new PartWriter(place, id, manifest, onPart, onBuffer);
-    if (manifest.tail > 0) {
-      const gen = manifest.parts.length;
-      const body = await getRange(place, tailKey(id, gen), 0, manifest.tail);
-      for await (const chunk of body) writer.#take(chunk);
-      if (writer.#filled !== manifest.tail) {
-        throw new Error(`Cannot read the tail of part "${id}": ${writer.#filled} bytes`);
-      }
-    }
-    return writer;
+    return Promise.resolve(new PartWriter(place, id, manifest, onPart, onBuffer));
   }
 
   /** Offset of the next byte (stored or in memory). */
   get offset(): number {
-    return partsEnd(this.#manifest) + this.#filled;
+    return durable(this.#manifest) + this.#filled;
   }
 
   get durable(): number {
     return durable(this.#manifest);
   }
 
-  /** The part's bytes in memory when they start at offset 0 (no part stored yet), else null. */
-  get prefix(): Uint8Array | null {
-    return this.#manifest.parts.length === 0 ? this.#buffer.subarray(0, this.#filled) : null;
+  /**
+   * The upload's first `length` bytes, all stored, when no part is (read back from the
+   * segments: at most the 64 KiB of a head check still waiting for its bytes), else null.
+   */
+  async prefix(length: number): Promise<Uint8Array | null> {
+    if (this.#manifest.parts.length > 0 || length > this.durable) return null;
+    const body = segmentsStream(this.#place, this.#manifest.segs, length);
+    return new Uint8Array(await new Response(body).arrayBuffer());
   }
 
+  /** At a part boundary: nothing stored or in memory past the last part. */
   get empty(): boolean {
-    return this.#filled === 0;
+    return this.buffered === 0;
   }
 
-  /** Bytes in memory past the last stored part. */
+  /** Bytes past the last stored part (segments and memory). */
   get buffered(): number {
-    return this.#filled;
+    return this.#manifest.tail + this.#filled;
   }
 
   async append(bytes: Uint8Array): Promise<void> {
     let at = 0;
     while (at < bytes.byteLength) {
       at += this.#take(bytes.subarray(at));
-      if (this.#filled === PART_SIZE) await this.#storePart();
+      if (this.buffered === PART_SIZE) await this.#storePart();
     }
   }
 
@@ -136,27 +127,28 @@ export class PartWriter {
     await this.#recordPart(n, copied.CopyPartResult?.ETag, size);
   }
 
-  /** Stores the bytes past the last part as this generation's tail object. */
+  /** Stores the bytes in memory as one new segment object. */
   async finish(): Promise<void> {
+    if (this.#filled === 0) return;
     const manifest = this.#manifest;
-    if (this.#filled <= manifest.tail) return;
-    const gen = manifest.parts.length;
+    const key = segmentKey(this.#id, durable(manifest));
     const { client, bucket } = this.#place;
     await client.send(
       new PutObjectCommand({
         Bucket: bucket,
-        Key: tailKey(this.#id, gen),
+        Key: key,
         Body: this.#buffer.subarray(0, this.#filled),
         ContentLength: this.#filled,
       }),
     );
-    manifest.tails[gen] = this.#filled;
-    manifest.tail = this.#filled;
+    manifest.segs.push({ key, size: this.#filled });
+    manifest.tail += this.#filled;
+    this.#filled = 0;
     await saveManifest(client, bucket, this.#id, manifest);
   }
 
   #take(bytes: Uint8Array): number {
-    const n = Math.min(bytes.byteLength, PART_SIZE - this.#filled);
+    const n = Math.min(bytes.byteLength, PART_SIZE - this.buffered);
     if (this.#filled + n > this.#buffer.byteLength) this.#grow(this.#filled + n);
     this.#buffer.set(bytes.subarray(0, n), this.#filled);
     this.#filled += n;
@@ -178,7 +170,18 @@ export class PartWriter {
     const manifest = this.#manifest;
     const n = manifest.parts.length + 1;
     const { client, bucket } = this.#place;
-    const body = this.#buffer.subarray(0, this.#filled);
+    const lead = manifest.tail;
+    if (lead > 0) {
+      // The one read-back of these segments' bytes, in front of the new ones.
+      if (this.#buffer.byteLength < PART_SIZE) this.#grow(PART_SIZE);
+      this.#buffer.copyWithin(lead, 0, this.#filled);
+      let at = 0;
+      for await (const chunk of segmentsStream(this.#place, manifest.segs, lead)) {
+        this.#buffer.set(chunk, at);
+        at += chunk.byteLength;
+      }
+    }
+    const body = this.#buffer.subarray(0, lead + this.#filled);
     const stored = await client.send(
       new UploadPartCommand({
         Bucket: bucket,
@@ -191,9 +194,8 @@ export class PartWriter {
     );
     // The head is about to become unreadable (S3 serves no part of an open upload).
     if (n === 1) await this.#putHead(body.subarray(0, MAX_HEAD_BYTES));
-    const size = this.#filled;
     this.#filled = 0;
-    await this.#recordPart(n, stored.ETag, size);
+    await this.#recordPart(n, stored.ETag, body.byteLength);
   }
 
   async #putHead(head: Uint8Array): Promise<void> {
@@ -211,52 +213,13 @@ export class PartWriter {
   async #recordPart(n: number, etag: string | undefined, size: number): Promise<void> {
     if (!etag) throw new Error(`S3 returned no ETag for part ${n} of "${this.#id}"`);
     const manifest = this.#manifest;
+    // Kept listed (spent) until a write starts past them: a cut back to this write's start.
+    if (manifest.segs.length > 0) manifest.spent[manifest.parts.length] = manifest.segs;
     manifest.parts.push({ n, etag, size });
+    manifest.segs = [];
     manifest.tail = 0;
     const { client, bucket } = this.#place;
     await saveManifest(client, bucket, this.#id, manifest);
     await this.#onPart?.(durable(manifest));
   }
-}
-
-/**
- * Bytes [start, start + size) of an object, streamed, exactly `size` of them: s3rver 3.7
- * answers `bytes=0-0` with the whole object, so the reply is cut to what was asked.
- */
-export async function getRange(
-  place: S3Place,
-  key: string,
-  start: number,
-  size: number,
-): Promise<ReadableStream<Uint8Array>> {
-  if (size === 0) return new ReadableStream({ start: (c) => c.close() });
-  const got = await place.client.send(
-    new GetObjectCommand({
-      Bucket: place.bucket,
-      Key: key,
-      Range: `bytes=${start}-${start + size - 1}`,
-    }),
-  );
-  const source = (got.Body!.transformToWebStream() as ReadableStream<Uint8Array>).getReader();
-  let left = size;
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      const { value, done } = await source.read();
-      if (done || !value) {
-        // Ending quietly would hand the caller fewer bytes than it counts on.
-        controller.error(new Error(`Cannot read ${JSON.stringify(key)}: ${left} bytes short`));
-        return;
-      }
-      const chunk = value.byteLength <= left ? value : value.subarray(0, left);
-      left -= chunk.byteLength;
-      controller.enqueue(chunk);
-      if (left === 0) {
-        controller.close();
-        await source.cancel().catch(() => {});
-      }
-    },
-    async cancel(reason) {
-      await source.cancel(reason).catch(() => {});
-    },
-  }, { highWaterMark: 0 });
 }

@@ -1,7 +1,7 @@
 /**
  * UploadStorage on S3-compatible object storage. An unfinished upload is a multipart upload
  * (on its final key when `create` was given it, else on `.h5/staged/<id>`) plus, under
- * `.h5/parts/`, a manifest `<id>.json`, tail objects `<id>.tail.<gen>` and `<id>.head`
+ * `.h5/parts/`, a manifest `<id>.json`, segment objects `<id>.seg.<offset>` and `<id>.head`
  * (manifest.ts). A finished file is the object at its key: S3 shows a multipart upload's
  * object only once it is completed, so no partial file is ever visible as finished.
  */
@@ -26,6 +26,7 @@ import {
   cutManifest,
   durable,
   headKey,
+  listed,
   loadManifest,
   type Manifest,
   MANIFEST_SUFFIX,
@@ -33,10 +34,10 @@ import {
   PARTS_PREFIX,
   RESERVED,
   saveManifest,
+  type Segment,
   stagedKey,
-  tailKey,
 } from "./manifest.ts";
-import { getRange, PartWriter, type S3Place } from "./part_writer.ts";
+import { getRange, PartWriter, type S3Place, segmentsStream } from "./part_writer.ts";
 import { abort, copyObject, deleteObject, objectSize, seal } from "./seal.ts";
 import { s3Write } from "./s3_write.ts";
 import { concatInto } from "./s3_concat.ts";
@@ -73,13 +74,14 @@ export class S3Storage implements UploadStorage {
     );
     if (!created.UploadId) throw new Error(`Cannot create part ${quote(id)}: no upload id`);
     await this.#save(id, {
-      v: 1,
+      v: 2,
       key,
       staged: options.key === undefined,
       uploadId: created.UploadId,
       parts: [],
       tail: 0,
-      tails: {},
+      segs: [],
+      spent: {},
     });
   }
 
@@ -110,15 +112,12 @@ export class S3Storage implements UploadStorage {
         );
       }
       const stale = offset < size ? cutManifest(id, manifest, offset) : [];
-      // The caller committed `offset`: tails of earlier generations can no longer be cut to.
-      for (const gen of Object.keys(manifest.tails).map(Number)) {
-        if (gen < manifest.parts.length) {
-          delete manifest.tails[gen];
-          stale.push(gen);
-        }
-      }
+      // The caller committed `offset`: segments composed into parts can no longer be cut to.
+      const spent = Object.values(manifest.spent).flat();
+      manifest.spent = {};
+      stale.push(...spent);
       if (stale.length > 0 || offset < size) await this.#save(id, manifest);
-      await this.#dropTails(id, stale);
+      await this.#dropSegments(stale);
       const onPart = options.checksum === undefined ? options.onCheckpoint : undefined;
       const writer = await PartWriter.open(
         this.#place,
@@ -141,7 +140,7 @@ export class S3Storage implements UploadStorage {
     if (length === durable(manifest)) return;
     const stale = cutManifest(id, manifest, length);
     await this.#save(id, manifest);
-    await this.#dropTails(id, stale);
+    await this.#dropSegments(stale);
   }
 
   async partSize(id: string): Promise<number> {
@@ -153,14 +152,15 @@ export class S3Storage implements UploadStorage {
     this.#checkId(id, "read part");
     const manifest = await this.#manifest(id, "read part");
     const size = Math.max(0, Math.min(length, durable(manifest)));
-    let key = manifest.sealed ? manifest.key : tailKey(id, 0);
-    if (!manifest.sealed && manifest.parts.length > 0) {
+    let body: ReadableStream<Uint8Array>;
+    if (manifest.sealed) body = await getRange(this.#place, manifest.key, 0, size);
+    else if (manifest.parts.length === 0) body = segmentsStream(this.#place, manifest.segs, size);
+    else {
       if (size > MAX_HEAD_BYTES) {
         throw new RangeError(`Cannot read part ${quote(id)}: S3 keeps only its first 64 KiB`);
       }
-      key = headKey(id);
+      body = await getRange(this.#place, headKey(id), 0, size);
     }
-    const body = await getRange(this.#place, key, 0, size);
     return new Uint8Array(await new Response(body).arrayBuffer());
   }
 
@@ -273,12 +273,12 @@ export class S3Storage implements UploadStorage {
     await saveManifest(this.#place.client, this.#place.bucket, id, manifest);
   }
 
-  async #dropTails(id: string, gens: number[]): Promise<void> {
-    for (const gen of gens) await deleteObject(this.#place, tailKey(id, gen));
+  async #dropSegments(segs: Segment[]): Promise<void> {
+    for (const seg of new Set(segs.map((s) => s.key))) await deleteObject(this.#place, seg);
   }
 
   async #dropLeftovers(id: string, manifest: Manifest): Promise<void> {
-    await this.#dropTails(id, Object.keys(manifest.tails).map(Number));
+    await this.#dropSegments(listed(manifest));
     await deleteObject(this.#place, headKey(id)).catch((error) => {
       if (!isMissing(error)) throw error;
     });

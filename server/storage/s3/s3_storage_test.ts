@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
+import {
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from "@aws-sdk/client-s3";
 import { Scope } from "../../../tests/support/scope.ts";
 import { startS3rver } from "../../../tests/support/services.ts";
 import { runStorageContract } from "../storage_contract.ts";
@@ -148,6 +153,129 @@ Deno.test("S3Storage - truncate refuses an offset it never reported inside a sto
     assert.equal(await storage.partSize("up1"), 5 * MiB);
     assert.deepEqual(await storage.readHead("up1", 4100), data.subarray(0, 4100));
     await assert.rejects(storage.readHead("up1", 65 * 1024), /64 KiB/);
+  } finally {
+    await cleanup();
+  }
+});
+
+Deno.test("S3Storage - small PATCHes read nothing back until a part is composed, then at most the part once", async () => {
+  const { config, cleanup } = await freshStorage();
+  const client = makeS3Client(config);
+  // Bytes of every stored upload object (not the manifest) read back through this client.
+  let readBack = 0;
+  const send = client.send.bind(client) as (command: unknown) => Promise<unknown>;
+  (client as unknown as { send: typeof send }).send = async (command) => {
+    const out = await send(command);
+    if (command instanceof GetObjectCommand && !command.input.Key!.endsWith(".json")) {
+      readBack += (out as { ContentLength?: number }).ContentLength ?? 0;
+    }
+    return out;
+  };
+  const storage = new S3Storage(config, client);
+  try {
+    const patch = 256 * 1024;
+    const data = random(21 * patch);
+    const checkpoints: number[] = [];
+    await storage.create("phone");
+    for (let i = 0; i < 21; i++) {
+      const bytes = data.subarray(i * patch, (i + 1) * patch);
+      const result = await storage.write("phone", stream(bytes, 64 * 1024), {
+        offset: i * patch,
+        maxBytes: patch,
+        onCheckpoint: (offset) => void checkpoints.push(offset),
+      });
+      assert.equal(result.offset, (i + 1) * patch);
+      if (i < 19) assert.equal(readBack, 0, `PATCH ${i + 1} read ${readBack} bytes back`);
+    }
+    // The 20th PATCH completes the first part: the 19 earlier ones are read back once.
+    assert.deepEqual(checkpoints, [5 * MiB]);
+    assert.ok(readBack <= 5 * MiB, `${readBack} bytes read back for one 5 MiB part`);
+    assert.equal(readBack, 19 * patch);
+    const key = "personal/2026/12/01/phone.bin";
+    await storage.finalize("phone", key);
+    const got = await client.send(new GetObjectCommand({ Bucket: config.bucket, Key: key }));
+    assert.equal(sha256(await got.Body!.transformToByteArray()), sha256(data));
+    const listed = await client.send(new ListObjectsV2Command({ Bucket: config.bucket }));
+    assert.deepEqual((listed.Contents ?? []).map((o) => o.Key), [key], "no segment left behind");
+  } finally {
+    client.destroy();
+    await cleanup();
+  }
+});
+
+Deno.test("S3Storage - a version 1 manifest (one tail object per generation) is read as segments", async () => {
+  const { storage, client, config, cleanup } = await freshStorage();
+  try {
+    await storage.create("old");
+    const manifestKey = ".h5/parts/old.json";
+    const got = await client.send(
+      new GetObjectCommand({ Bucket: config.bucket, Key: manifestKey }),
+    );
+    const fresh = JSON.parse(await got.Body!.transformToString());
+    // As version 1 left it after a cut from 500 to 300 bytes: the tail object holds more.
+    const stored = random(500);
+    await client.send(
+      new PutObjectCommand({ Bucket: config.bucket, Key: ".h5/parts/old.tail.0", Body: stored }),
+    );
+    const v1 = { v: 1, key: fresh.key, staged: true, uploadId: fresh.uploadId, parts: [] };
+    await client.send(
+      new PutObjectCommand({
+        Bucket: config.bucket,
+        Key: manifestKey,
+        Body: JSON.stringify({ ...v1, tail: 300, tails: { 0: 500 } }),
+      }),
+    );
+    assert.equal(await storage.partSize("old"), 300);
+    assert.deepEqual(await storage.readHead("old", 4100), stored.subarray(0, 300));
+    const more = random(6 * MiB);
+    const result = await storage.write("old", stream(more, MiB), {
+      offset: 300,
+      maxBytes: more.length,
+    });
+    assert.equal(result.offset, 300 + more.length);
+    const key = "personal/2026/12/01/old.bin";
+    await storage.finalize("old", key);
+    const back = await client.send(new GetObjectCommand({ Bucket: config.bucket, Key: key }));
+    const all = new Uint8Array(300 + more.length);
+    all.set(stored.subarray(0, 300));
+    all.set(more, 300);
+    assert.equal(sha256(await back.Body!.transformToByteArray()), sha256(all));
+    const listed = await client.send(new ListObjectsV2Command({ Bucket: config.bucket }));
+    assert.deepEqual((listed.Contents ?? []).map((o) => o.Key), [key], "the tail object is gone");
+    // Cut back to 0: the tail object holds no byte that counts and is deleted all the same.
+    await storage.create("zero");
+    const zero = JSON.parse(
+      await (await client.send(
+        new GetObjectCommand({ Bucket: config.bucket, Key: ".h5/parts/zero.json" }),
+      )).Body!.transformToString(),
+    );
+    await client.send(
+      new PutObjectCommand({ Bucket: config.bucket, Key: ".h5/parts/zero.tail.0", Body: stored }),
+    );
+    await client.send(
+      new PutObjectCommand({
+        Bucket: config.bucket,
+        Key: ".h5/parts/zero.json",
+        Body: JSON.stringify({
+          ...v1,
+          key: zero.key,
+          uploadId: zero.uploadId,
+          tail: 0,
+          tails: { 0: 500 },
+        }),
+      }),
+    );
+    assert.equal(await storage.partSize("zero"), 0);
+    await storage.write("zero", stream(more, MiB), { offset: 0, maxBytes: more.length });
+    await storage.finalize("zero", "personal/2026/12/01/zero.bin");
+    const zeroBack = await client.send(
+      new GetObjectCommand({ Bucket: config.bucket, Key: "personal/2026/12/01/zero.bin" }),
+    );
+    assert.equal(sha256(await zeroBack.Body!.transformToByteArray()), sha256(more));
+    const left = await client.send(
+      new ListObjectsV2Command({ Bucket: config.bucket, Prefix: ".h5/" }),
+    );
+    assert.deepEqual((left.Contents ?? []).map((o) => o.Key), [], "no v1 object left");
   } finally {
     await cleanup();
   }

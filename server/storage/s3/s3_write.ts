@@ -17,7 +17,9 @@ export async function s3Write(
 ): Promise<WriteResult> {
   const start = writer.offset;
   const hash = options.checksum === undefined ? null : createHash(options.checksum);
-  const head = HeadTap.start(options.head, start, writer.prefix);
+  // Only a head check still short of its bytes reads earlier ones back (64 KiB at most).
+  const pending = options.head !== undefined && start < options.head.bytes;
+  const head = HeadTap.start(options.head, start, pending ? await writer.prefix(start) : null);
   const failed = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, failed.signal]) : failed.signal;
   const reader = body.getReader();

@@ -15,8 +15,8 @@ import {
   UploadPartCopyCommand,
 } from "@aws-sdk/client-s3";
 import { isMissing } from "./config.ts";
-import { durable, type Manifest, saveManifest, tailKey } from "./manifest.ts";
-import { getRange, type S3Place } from "./part_writer.ts";
+import { durable, type Manifest, saveManifest } from "./manifest.ts";
+import { type S3Place, segmentsStream } from "./part_writer.ts";
 
 /** S3's largest single CopyObject and a comfortable part size for copying beyond it. */
 const MAX_COPY_BYTES = 5 * 1024 ** 3;
@@ -140,9 +140,9 @@ export async function copyObject(
   );
 }
 
-/** The current tail (< 5 MiB), in memory: it is sent as one request body. */
+/** The segments composed (< 5 MiB), in memory: they are sent as one request body. */
 async function readTail(place: S3Place, id: string, manifest: Manifest): Promise<Uint8Array> {
-  const body = await getRange(place, tailKey(id, manifest.parts.length), 0, manifest.tail);
+  const body = segmentsStream(place, manifest.segs, manifest.tail);
   const bytes = new Uint8Array(await new Response(body).arrayBuffer());
   if (bytes.byteLength !== manifest.tail) {
     throw new Error(`Cannot read the tail of part "${id}": ${bytes.byteLength} bytes`);
