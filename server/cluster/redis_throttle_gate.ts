@@ -11,7 +11,8 @@ import type { GateDecision, ThrottleGate, ThrottleView } from "../realtime/throt
  * realtime/throttle.ts's rule in one atomic step on Redis's clock (nodes' clocks may differ):
  * send when nothing was sent, the status changed, 100 % is reached, or 500 ms AND 1 % passed
  * since the last update any node sent; a send records itself. A refusal says how long until
- * the window ends (-1: the change is under 1 %, nothing to send as it is).
+ * the window ends (-1: the change is under 1 %, or the asker's state was committed before what
+ * was sent, so it has not heard the newest delta yet: nothing to send as it is).
  */
 const ADMIT = `
 local t = redis.call('TIME')
@@ -19,9 +20,10 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local p = tonumber(ARGV[1])
 local interval = tonumber(ARGV[3])
 local minChange = tonumber(ARGV[4])
-local last = redis.call('HMGET', KEYS[1], 'at', 'p', 's')
+local last = redis.call('HMGET', KEYS[1], 'at', 'p', 's', 'c')
 local send = false
 local lp = tonumber(last[2])
+if last[4] and ARGV[8] ~= '' and tonumber(ARGV[8]) < tonumber(last[4]) then return {0, -1} end
 if not last[1] or last[3] ~= ARGV[2] or (p >= 100 and lp < 100) then
   send = true
 elseif now - tonumber(last[1]) >= interval and math.abs(p - lp) >= minChange then
@@ -32,6 +34,7 @@ if send then
     redis.call('DEL', KEYS[1])
   else
     redis.call('HSET', KEYS[1], 'at', now, 'p', ARGV[1], 's', ARGV[2], 'n', ARGV[7])
+    if ARGV[8] ~= '' then redis.call('HSET', KEYS[1], 'c', ARGV[8]) end
     redis.call('PEXPIRE', KEYS[1], ARGV[5])
   end
   return {1, 0}
@@ -45,6 +48,7 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 if ARGV[4] == '1' then return redis.call('DEL', KEYS[1]) end
 redis.call('HSET', KEYS[1], 'at', now, 'p', ARGV[1], 's', ARGV[2], 'n', ARGV[5])
+if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], 'c', ARGV[6]) end
 return redis.call('PEXPIRE', KEYS[1], ARGV[3])
 `;
 
@@ -94,6 +98,7 @@ export class RedisThrottleGate implements ThrottleGate {
           String(this.#idleMs),
           TERMINAL_FILE_STATUSES.has(file.status) ? "1" : "0",
           this.#node,
+          file.at === undefined ? "" : String(file.at),
         ],
       }) as [number, number];
       this.#failing = false;
@@ -116,6 +121,7 @@ export class RedisThrottleGate implements ThrottleGate {
         String(this.#idleMs),
         TERMINAL_FILE_STATUSES.has(file.status) ? "1" : "0",
         this.#node,
+        file.at === undefined ? "" : String(file.at),
       ],
     }).then(() => {
       this.#failing = false;

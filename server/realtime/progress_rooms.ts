@@ -66,12 +66,14 @@ export class ProgressRooms {
       ? new GatedProgress({
         gate: options.gate,
         viewOf: (sessionId, fileId) => {
-          const file = this.#rooms.get(sessionId)?.files.get(fileId);
-          return file ? viewOf(file) : null;
+          const room = this.#rooms.get(sessionId);
+          const file = room?.files.get(fileId);
+          return file ? { ...viewOf(file), at: room!.at.get(fileId) ?? 0 } : null;
         },
         send: (sessionId, fileId) => {
           const room = this.#rooms.get(sessionId);
-          if (room && !room.pending) this.#send(sessionId, room, fileId);
+          // Behind a store read in progress, like every room event.
+          if (room) this.#run(room, () => this.#send(sessionId, room, fileId));
         },
       })
       : null;
@@ -202,7 +204,8 @@ export class ProgressRooms {
     this.#learn(room, delta);
     if (file.concat === "partial") return; // a part of a file, not a file watchers see
     if (this.#gated) {
-      return this.#gated.onFile(sessionId, viewOf(file), before && viewOf(before));
+      const view = { ...viewOf(file), at: room.at.get(file.id) ?? delta.at };
+      return this.#gated.onFile(sessionId, view, before && viewOf(before));
     }
     const throttle = this.#options.throttle;
     const view = { id: file.id, progress: percent(file.offset, file.size), status: file.status };

@@ -75,6 +75,15 @@ async function contract(t: Deno.TestContext, open: Open, shared: boolean) {
     assert.deepEqual(await a.admit(s, view(60)), { send: true }, "a settled record forgets");
   });
 
+  await t.step("an ask older than what was sent is refused: its asker missed news", async () => {
+    const { a, b } = await open();
+    const s = crypto.randomUUID();
+    assert.deepEqual(await a.admit(s, { ...view(40, "paused"), at: 2000 }), { send: true });
+    // B has not heard the pause: its "uploading" would pass as a status change.
+    assert.equal(refusedFor(await b.admit(s, { ...view(40), at: 1000 })), null);
+    assert.deepEqual(await b.admit(s, { ...view(40), at: 3000 }), { send: true }, "a resume");
+  });
+
   if (shared) {
     await t.step("two nodes, many concurrent asks: exactly one sends", async () => {
       const { a, b } = await open();
