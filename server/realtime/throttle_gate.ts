@@ -37,7 +37,7 @@ export interface ThrottleGate {
 /** The in-process gate: one node's ProgressThrottle, for tests and several in-process nodes. */
 export class MemoryThrottleGate implements ThrottleGate {
   readonly #throttle: ProgressThrottle;
-  /** The commit time of what was last sent, per file (bounded like the throttle's entries). */
+  /** The commit time of what was last sent, per file; dropped when the file settles. */
   readonly #sentAt = new Map<string, number>();
 
   constructor(options: { now: () => number; intervalMs?: number }) {
