@@ -22,6 +22,7 @@ import { SqliteStore } from "./state/sqlite_store.ts";
 import { LocalDiskStorage } from "./storage/local_disk.ts";
 import { S3Storage } from "./storage/s3/s3_storage.ts";
 import type { UploadStorage } from "./storage/storage.ts";
+import type { ThrottleGate } from "./realtime/throttle_gate.ts";
 import type { StopReason } from "./upload/in_flight.ts";
 
 export { EngineStartError };
@@ -41,6 +42,8 @@ export interface Engines {
   stopChannel?: StopChannel<StopReason>;
   /** The other nodes' progress deltas (a no-op channel when this is the only node). */
   progressChannel: ProgressChannel;
+  /** The progress throttle every node shares; undefined: this node throttles alone. */
+  throttleGate?: ThrottleGate;
   /** What the node runs on, for its start line. */
   describe: string;
   /** Closes what the engines opened (connections, databases), in reverse order. */
@@ -104,6 +107,7 @@ export async function openEngines(config: Config): Promise<Engines> {
         rateLimits: redis.rateLimits,
         stopChannel: redis.stopChannel,
         progressChannel: redis.progressChannel,
+        throttleGate: redis.throttleGate,
         describe: parts.join(", "),
         close,
       };

@@ -12,6 +12,8 @@ import type { RedisConfig } from "./config_cluster.ts";
 import { RedisStopChannel } from "./cluster/redis_stop_channel.ts";
 import type { StopChannel } from "./cluster/stop_channel.ts";
 import { RedisProgressChannel } from "./cluster/redis_progress_channel.ts";
+import { RedisThrottleGate } from "./cluster/redis_throttle_gate.ts";
+import type { ThrottleGate } from "./realtime/throttle_gate.ts";
 import type { ProgressChannel } from "./cluster/progress_channel.ts";
 import { RedisRateLimitStore } from "./http/redis_rate_limit.ts";
 import type { RateLimitStore } from "./http/rate_limit_store.ts";
@@ -27,6 +29,8 @@ export interface RedisEngines {
   rateLimits: RateLimitStore;
   stopChannel: StopChannel<StopReason>;
   progressChannel: ProgressChannel;
+  /** The progress throttle shared by every node (one send per file per window). */
+  throttleGate: ThrottleGate;
   adapter: ServerOptions["adapter"];
   close(): Promise<void>;
 }
@@ -136,6 +140,7 @@ export async function openRedis(
       rateLimits,
       stopChannel,
       progressChannel,
+      throttleGate: new RedisThrottleGate({ client, node: options.node }),
       adapter: createAdapter(client, subscriber),
       close: closeAll,
     };

@@ -84,6 +84,8 @@ async function startOn(
     events: bus,
     seedProgress: seedFromStore(store),
     peerProgress: (listener) => engines.progressChannel.listen(listener),
+    // Several nodes: one progress update per file per 500 ms whichever node sends it.
+    ...(engines.throttleGate ? { throttleGate: engines.throttleGate } : {}),
     // A pinned public origin is the page's origin behind a proxy, not the internal URL.
     isOriginAllowed: (origin, self) => isOriginAllowed(origin, proxy.publicOrigin ?? self),
     rateLimit: { events: config.socketRate, perMs: 1000 },

@@ -2,6 +2,7 @@ import type { RoomEvent } from "../../protocol/events.ts";
 import type { RoomEventSource } from "../upload/commands.ts";
 import { type RealtimeServer, roomOf } from "./handlers.ts";
 import { ProgressThrottle } from "./throttle.ts";
+import type { ThrottleGate } from "./throttle_gate.ts";
 import { ProgressRooms, type SeedProgress } from "./progress_rooms.ts";
 import type { ProgressDelta, ProgressDeltaSource } from "../upload/progress_delta.ts";
 
@@ -11,6 +12,8 @@ export interface BridgeOptions {
   seed?: SeedProgress;
   /** Other nodes' progress deltas: they keep this node's rooms exact, and are not sent here. */
   peerProgress?: PeerProgress;
+  /** The progress throttle every node shares (cluster); absent: this node's own. */
+  throttleGate?: ThrottleGate;
 }
 
 /** Subscribes to the deltas other nodes published (cluster/progress_channel.ts). */
@@ -43,6 +46,7 @@ export function bridgeRoomEvents(
     now: options.now,
     emit: (payload) => send({ name: "upload-progress", payload }),
     ...(options.seed ? { seed: options.seed } : {}),
+    ...(options.throttleGate ? { gate: options.throttleGate } : {}),
   });
   const cancelTrailing = (key: string) => {
     const pending = trailing.get(key);

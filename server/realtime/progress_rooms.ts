@@ -2,6 +2,8 @@ import type { ProgressUpdateEvent } from "../../protocol/events.ts";
 import type { FileState, ProgressDelta, SessionState } from "../upload/progress_delta.ts";
 import { buildProgress, percent } from "../upload/snapshot.ts";
 import type { ProgressThrottle } from "./throttle.ts";
+import { GatedProgress } from "./gated_progress.ts";
+import type { ThrottleGate } from "./throttle_gate.ts";
 
 /** What the store says of a session when its room is first needed on this node. */
 export interface ProgressSeed {
@@ -19,6 +21,11 @@ export interface ProgressRoomsOptions {
   seed?: SeedProgress;
   /** Rooms without news for this long are dropped (and seeded again when next needed). */
   idleMs?: number;
+  /**
+   * The throttle shared by every node (cluster): progress asks it instead of `throttle`,
+   * which still decides the room events the bridge sends itself.
+   */
+  gate?: ThrottleGate;
 }
 
 interface Room {
@@ -48,12 +55,28 @@ export class ProgressRooms {
   readonly #idleMs: number;
   readonly #rooms = new Map<string, Room>();
   readonly #trailing = new Map<string, ReturnType<typeof setTimeout>>();
+  readonly #gated: GatedProgress | null;
   #lastSweep: number;
 
   constructor(options: ProgressRoomsOptions) {
     this.#options = options;
     this.#idleMs = options.idleMs ?? IDLE_MS;
     this.#lastSweep = options.now();
+    this.#gated = options.gate
+      ? new GatedProgress({
+        gate: options.gate,
+        viewOf: (sessionId, fileId) => {
+          const room = this.#rooms.get(sessionId);
+          const file = room?.files.get(fileId);
+          return file ? { ...viewOf(file), at: room!.at.get(fileId) ?? 0 } : null;
+        },
+        send: (sessionId, fileId) => {
+          const room = this.#rooms.get(sessionId);
+          // Behind a store read in progress, like every room event.
+          if (room) this.#run(room, () => this.#send(sessionId, room, fileId));
+        },
+      })
+      : null;
   }
 
   /** Runs `task` now, or after the session's room is seeded: room events keep their order. */
@@ -98,9 +121,11 @@ export class ProgressRooms {
     const timer = this.#trailing.get(key);
     if (timer !== undefined) clearTimeout(timer);
     this.#trailing.delete(key);
+    this.#gated?.cancel(sessionId, fileId);
   }
 
   close(): void {
+    this.#gated?.close();
     for (const timer of this.#trailing.values()) clearTimeout(timer);
     this.#trailing.clear();
     this.#rooms.clear();
@@ -108,7 +133,10 @@ export class ProgressRooms {
 
   /** Rooms and held-back updates, for tests and metrics. */
   get sizes(): { rooms: number; trailing: number } {
-    return { rooms: this.#rooms.size, trailing: this.#trailing.size };
+    return {
+      rooms: this.#rooms.size,
+      trailing: this.#trailing.size + (this.#gated?.trailing ?? 0),
+    };
   }
 
   #run(room: Room, task: () => void): void {
@@ -172,8 +200,13 @@ export class ProgressRooms {
     delta: Extract<ProgressDelta, { kind: "file" }>,
   ): void {
     const { file } = delta;
+    const before = room.files.get(file.id);
     this.#learn(room, delta);
     if (file.concat === "partial") return; // a part of a file, not a file watchers see
+    if (this.#gated) {
+      const view = { ...viewOf(file), at: room.at.get(file.id) ?? delta.at };
+      return this.#gated.onFile(sessionId, view, before && viewOf(before));
+    }
     const throttle = this.#options.throttle;
     const view = { id: file.id, progress: percent(file.offset, file.size), status: file.status };
     if (throttle.shouldSend(sessionId, view)) {
@@ -255,4 +288,8 @@ export class ProgressRooms {
       if (now - room.touched > this.#idleMs) this.#drop(sessionId);
     }
   }
+}
+
+function viewOf(file: FileState): { id: string; progress: number; status: FileState["status"] } {
+  return { id: file.id, progress: percent(file.offset, file.size), status: file.status };
 }

@@ -4,6 +4,7 @@ import { Server, type ServerOptions } from "socket.io";
 import type { ClientToServerEvents, ServerToClientEvents } from "../../protocol/events.ts";
 import type { RoomEventSource, SessionCommands } from "../upload/commands.ts";
 import { bridgeRoomEvents, type PeerProgress } from "./bridge.ts";
+import type { ThrottleGate } from "./throttle_gate.ts";
 import type { SeedProgress } from "./progress_rooms.ts";
 import type { ProgressDeltaSource } from "../upload/progress_delta.ts";
 import { type RealtimeServer, registerHandlers } from "./handlers.ts";
@@ -22,6 +23,8 @@ export interface RealtimeOptions {
   seedProgress?: SeedProgress;
   /** Other nodes' progress deltas (several nodes): applied to this node's rooms, not sent. */
   peerProgress?: PeerProgress;
+  /** The progress throttle every node shares (several nodes); absent: this node's own. */
+  throttleGate?: ThrottleGate;
   /** `self` is the origin the request was addressed to, which is always allowed. */
   isOriginAllowed(origin: string | null, self: string): boolean;
   now?: () => number;
@@ -79,6 +82,7 @@ export async function startRealtime(options: RealtimeOptions): Promise<Realtime>
     now,
     ...(options.seedProgress ? { seed: options.seedProgress } : {}),
     ...(options.peerProgress ? { peerProgress: options.peerProgress } : {}),
+    ...(options.throttleGate ? { throttleGate: options.throttleGate } : {}),
   });
 
   try {

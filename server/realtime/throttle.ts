@@ -89,6 +89,17 @@ export class ProgressThrottle {
     return Math.max(0, last.at + this.#intervalMs - this.#now());
   }
 
+  /** Records an update as sent whatever `shouldSend` would say (the gate's `record`). */
+  record(sessionId: string, file: { id: string; progress: number; status: FileStatus }): void {
+    if (TERMINAL_FILE_STATUSES.has(file.status)) return this.forgetFile(sessionId, file.id);
+    let map = this.#sessions.get(sessionId);
+    if (map === undefined) {
+      map = new Map();
+      this.#sessions.set(sessionId, map);
+    }
+    map.set(file.id, { at: this.#now(), progress: file.progress, status: file.status });
+  }
+
   forgetFile(sessionId: string, fileId: string): void {
     const files = this.#sessions.get(sessionId);
     if (files === undefined) return;
