@@ -1,11 +1,7 @@
 import type { RedisClient } from "../lock/redis_locker.ts";
 import type { ProgressDelta } from "../upload/progress_delta.ts";
-import {
-  decodeProgress,
-  deliverProgress,
-  encodeProgress,
-  type ProgressChannel,
-} from "./progress_channel.ts";
+import { decodeProgress, encodeProgress, type ProgressChannel } from "./progress_channel.ts";
+import { RedisTopic } from "./redis_topic.ts";
 
 export interface RedisProgressChannelOptions {
   /** Connected; publishes. Owned by the caller. */
@@ -25,30 +21,30 @@ export interface RedisProgressChannelOptions {
  */
 export class RedisProgressChannel implements ProgressChannel {
   readonly #client: RedisClient;
-  readonly #subscriber: RedisClient;
-  readonly #channel: string;
   readonly #node: string;
-  readonly #handlers = new Set<(delta: ProgressDelta) => void>();
-  #closed = false;
+  readonly #topic: RedisTopic<ProgressDelta>;
   #failing = false;
 
-  private constructor(options: RedisProgressChannelOptions) {
-    this.#client = options.client;
-    this.#subscriber = options.subscriber;
-    this.#node = options.node;
-    this.#channel = `${options.prefix ?? "h5:"}progress`;
+  private constructor(client: RedisClient, node: string, topic: RedisTopic<ProgressDelta>) {
+    this.#client = client;
+    this.#node = node;
+    this.#topic = topic;
   }
 
   /** A channel already subscribed: a delta published after this resolves is heard. */
   static async start(options: RedisProgressChannelOptions): Promise<RedisProgressChannel> {
-    const channel = new RedisProgressChannel(options);
-    await channel.#subscriber.subscribe(channel.#channel, channel.#onMessage);
-    return channel;
+    const topic = await RedisTopic.open(
+      options.subscriber,
+      `${options.prefix ?? "h5:"}progress`,
+      (message) => decodeProgress(options.node, message),
+      "progress channel",
+    );
+    return new RedisProgressChannel(options.client, options.node, topic);
   }
 
   publish(delta: ProgressDelta): void {
-    if (this.#closed) return;
-    this.#client.publish(this.#channel, encodeProgress(this.#node, delta)).then(() => {
+    if (this.#topic.closed) return;
+    this.#client.publish(this.#topic.name, encodeProgress(this.#node, delta)).then(() => {
       this.#failing = false;
     }, (error) => {
       // One line per outage: the next delta of each file carries its whole state again.
@@ -59,20 +55,10 @@ export class RedisProgressChannel implements ProgressChannel {
   }
 
   listen(handler: (delta: ProgressDelta) => void): () => void {
-    const own = (delta: ProgressDelta) => handler(delta);
-    this.#handlers.add(own);
-    return () => this.#handlers.delete(own);
+    return this.#topic.listen(handler);
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#handlers.clear();
-    await this.#subscriber.unsubscribe(this.#channel, this.#onMessage);
+  close(): Promise<void> {
+    return this.#topic.close();
   }
-
-  readonly #onMessage = (message: string) => {
-    const delta = decodeProgress(this.#node, message);
-    if (delta) deliverProgress(this.#handlers, delta);
-  };
 }

@@ -1,5 +1,6 @@
 import type { RedisClient } from "../lock/redis_locker.ts";
-import { decodeStop, deliver, encodeStop, type StopChannel } from "./stop_channel.ts";
+import { decodeStop, encodeStop, type StopChannel } from "./stop_channel.ts";
+import { RedisTopic } from "./redis_topic.ts";
 
 export interface RedisStopChannelOptions {
   /** Connected; publishes. Owned by the caller. */
@@ -16,46 +17,36 @@ export interface RedisStopChannelOptions {
  */
 export class RedisStopChannel<R extends string = string> implements StopChannel<R> {
   readonly #client: RedisClient;
-  readonly #subscriber: RedisClient;
-  readonly #channel: string;
-  readonly #handlers = new Set<(uploadId: string, reason: R) => void>();
-  #closed = false;
+  readonly #topic: RedisTopic<{ uploadId: string; reason: R }>;
 
-  private constructor(options: RedisStopChannelOptions) {
-    this.#client = options.client;
-    this.#subscriber = options.subscriber;
-    this.#channel = `${options.prefix ?? "h5:"}stop`;
+  private constructor(client: RedisClient, topic: RedisTopic<{ uploadId: string; reason: R }>) {
+    this.#client = client;
+    this.#topic = topic;
   }
 
   /** A channel already subscribed: a request published after this resolves is heard. */
   static async start<R extends string = string>(
     options: RedisStopChannelOptions,
   ): Promise<RedisStopChannel<R>> {
-    const channel = new RedisStopChannel<R>(options);
-    await channel.#subscriber.subscribe(channel.#channel, channel.#onMessage);
-    return channel;
+    const topic = await RedisTopic.open(
+      options.subscriber,
+      `${options.prefix ?? "h5:"}stop`,
+      // The reason is whatever a node of this cluster sent; R is the service's own union.
+      (message) => decodeStop(message) as { uploadId: string; reason: R } | null,
+      "stop request",
+    );
+    return new RedisStopChannel<R>(options.client, topic);
   }
 
   async request(uploadId: string, reason: R): Promise<void> {
-    await this.#client.publish(this.#channel, encodeStop(uploadId, reason));
+    await this.#client.publish(this.#topic.name, encodeStop(uploadId, reason));
   }
 
   listen(handler: (uploadId: string, reason: R) => void): () => void {
-    const own = (uploadId: string, reason: R) => handler(uploadId, reason);
-    this.#handlers.add(own);
-    return () => this.#handlers.delete(own);
+    return this.#topic.listen((stop) => handler(stop.uploadId, stop.reason));
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#handlers.clear();
-    await this.#subscriber.unsubscribe(this.#channel, this.#onMessage);
+  close(): Promise<void> {
+    return this.#topic.close();
   }
-
-  readonly #onMessage = (message: string) => {
-    const stop = decodeStop(message);
-    // The reason is whatever a node of this cluster sent; R is the service's own union.
-    if (stop) deliver(this.#handlers, stop.uploadId, stop.reason as R);
-  };
 }
