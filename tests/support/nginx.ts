@@ -6,6 +6,7 @@
 import { within } from "./deadline.ts";
 import type { Scope } from "./scope.ts";
 import { freePort } from "./server.ts";
+import { nginxChild } from "../../tools/services/balancer.ts";
 
 const NGINX_PATHS = ["/usr/sbin/nginx", "/usr/bin/nginx"];
 
@@ -98,19 +99,7 @@ export async function startNginx(scope: Scope, nginx: string, upstream: string):
   // What a TLS-terminating deployment sets: the client chain, the scheme and the public host.
   await Deno.writeTextFile(
     `${dir}/nginx.conf`,
-    `daemon off;
-master_process off;
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
+    `${nginxChild(dir, `${dir}/error.log`, 64)}
   server {
     listen 127.0.0.1:${port} ssl;
     ssl_certificate ${dir}/cert.pem;

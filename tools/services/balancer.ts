@@ -43,19 +43,7 @@ export function balancerConf(
   const forwarded = `proxy_set_header Host $http_host;
       proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
       proxy_set_header X-Forwarded-Proto $scheme;`;
-  return `daemon off;
-master_process off;
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${options.errorLog} warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
+  return `${nginxChild(dir, options.errorLog, 4096)}
   map $http_upgrade $connection_upgrade { default upgrade; "" ""; }
   upstream h5_nodes {
     # Sticky by client address. Only Socket.IO's long-polling needs it: the requests of one
@@ -108,4 +96,25 @@ export async function startBalancer(
     return exit ? `code ${exit.code}: ${process.output()}` : null;
   });
   return { ...process, port, url: `http://127.0.0.1:${port}` };
+}
+
+/**
+ * The start of an nginx.conf for an nginx run as a child (no daemon, one process): every
+ * path it writes (pid, temp bodies) inside `dir`, so it needs no root and leaves nothing
+ * behind. Opens the `http {` block, which the caller closes.
+ */
+export function nginxChild(dir: string, errorLog: string, connections: number): string {
+  return `daemon off;
+master_process off;
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${errorLog} warn;
+events { worker_connections ${connections}; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;`;
 }
