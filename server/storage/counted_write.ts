@@ -7,6 +7,7 @@ import type { WriteOptions, WriteResult, WriteStop } from "./storage.ts";
 import { BackgroundSync } from "./background_sync.ts";
 import type { HeadTap } from "./head_tap.ts";
 import { ReadBuffers } from "./read_buffers.ts";
+import { BodyWatch } from "./body_watch.ts";
 
 const DEFAULT_CHECKPOINT_MS = 250;
 
@@ -26,8 +27,8 @@ export async function countedWrite(
 ): Promise<WriteResult> {
   const start = options.offset;
   const hash = options.checksum === undefined ? null : createHash(options.checksum);
-  const failed = new AbortController();
-  const signal = options.signal ? AbortSignal.any([options.signal, failed.signal]) : failed.signal;
+  const watch = new BodyWatch(options, idleTimeoutMs);
+  const failed = watch.failed;
   const background = new BackgroundSync(syncer, start, { onError: (e) => failed.abort(e) });
   // A checksummed write is all or nothing: committing a prefix before the digest is known
   // would store bytes the client may be about to disown.
@@ -39,13 +40,7 @@ export async function countedWrite(
   // Two buffers: the socket fills one while the disk takes the other (measured: reading and
   // writing in turn left a single upload at 0.77 of a bare pipe), grown only for a fast body.
   const buffers = byob ? new ReadBuffers(options.onReadBuffer) : null;
-  // Cancelling settles a pending read with `done`, so the loop sees the abort at once.
-  const onAbort = () => reader.cancel(signal.reason).catch(() => {});
-  signal.addEventListener("abort", onAbort, { once: true });
-  if (signal.aborted) onAbort();
-  // Slowloris: a client that stops sending mid-body would hold the upload, its lock and a
-  // socket for ever; ending it as "interrupted" commits what arrived, so it can resume.
-  const idle = idleTimeoutMs ? idleWatch(idleTimeoutMs, () => failed.abort("idle")) : null;
+  watch.attach(reader);
   let scheduled = 0;
   let pending: Promise<void> | null = null;
   let stop: WriteStop | null = null;
@@ -63,13 +58,12 @@ export async function countedWrite(
         stop = "interrupted";
         break;
       }
-      idle?.touch();
+      watch.touch();
       if (next.done || !next.value) {
-        stop = options.signal?.aborted ? "aborted" : signal.aborted ? "interrupted" : "end";
+        stop = watch.endStop();
         break;
       }
-      const room = options.maxBytes - scheduled;
-      const chunk = next.value.byteLength <= room ? next.value : next.value.subarray(0, room);
+      const chunk = watch.clip(next.value, scheduled);
       hash?.update(chunk);
       // Writes stay in order: the previous one ends before the next starts, and its buffer
       // becomes the next read's.
@@ -80,26 +74,16 @@ export async function countedWrite(
       pending.catch(() => {});
       scheduled += chunk.byteLength;
       buffers?.returned(next.value);
-      if (head && !(await head.feed(chunk))) {
-        stop = "rejected";
-        await reader.cancel("content type not allowed").catch(() => {});
-        break;
-      }
-      if (chunk !== next.value) {
-        stop = "limit";
-        await reader.cancel("upload size limit reached").catch(() => {});
-        break;
-      }
+      stop = await watch.afterChunk(head, chunk, next.value);
+      if (stop) break;
     }
     if (pending) await pending;
   } catch (error) {
     stop = null;
     throw error;
   } finally {
-    signal.removeEventListener("abort", onAbort);
-    idle?.stop();
-    // Only a disk error leaves the loop without a stop; the body must not hang then either.
-    if (stop === null) await reader.cancel("storage write failed").catch(() => {});
+    // Only a disk error leaves the loop without a stop.
+    await watch.dispose(stop);
     if (pending) await pending.catch(() => {});
     reader.releaseLock();
     await checkpoints?.stop();
@@ -108,24 +92,6 @@ export async function countedWrite(
   const result: WriteResult = { offset: start + scheduled, bytes: scheduled, stop };
   if (hash) result.digest = new Uint8Array(hash.digest());
   return result;
-}
-
-/** Calls `onIdle` once no `touch()` came for `ms`; one timer, re-armed only when it fires. */
-export function idleWatch(ms: number, onIdle: () => void): { touch(): void; stop(): void } {
-  let last = Date.now();
-  let timer: ReturnType<typeof setTimeout>;
-  const check = () => {
-    const quiet = Date.now() - last;
-    if (quiet >= ms) onIdle();
-    else timer = setTimeout(check, ms - quiet);
-  };
-  timer = setTimeout(check, ms);
-  return {
-    touch: () => {
-      last = Date.now();
-    },
-    stop: () => clearTimeout(timer),
-  };
 }
 
 function byobReader(body: ReadableStream<Uint8Array>): ReadableStreamBYOBReader | null {

@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import type { WriteOptions, WriteResult, WriteStop } from "../storage.ts";
-import { idleWatch } from "../counted_write.ts";
+import { BodyWatch } from "../body_watch.ts";
 import { HeadTap } from "../head_tap.ts";
 import type { PartWriter } from "./part_writer.ts";
 
@@ -20,13 +20,9 @@ export async function s3Write(
   // Only a head check still short of its bytes reads earlier ones back (64 KiB at most).
   const pending = options.head !== undefined && start < options.head.bytes;
   const head = HeadTap.start(options.head, start, pending ? await writer.prefix(start) : null);
-  const failed = new AbortController();
-  const signal = options.signal ? AbortSignal.any([options.signal, failed.signal]) : failed.signal;
+  const watch = new BodyWatch(options, idleTimeoutMs);
   const reader = body.getReader();
-  const onAbort = () => reader.cancel(signal.reason).catch(() => {});
-  signal.addEventListener("abort", onAbort, { once: true });
-  if (signal.aborted) onAbort();
-  const idle = idleTimeoutMs ? idleWatch(idleTimeoutMs, () => failed.abort("idle")) : null;
+  watch.attach(reader);
   let taken = 0;
   let stop: WriteStop | null = null;
   try {
@@ -38,32 +34,21 @@ export async function s3Write(
         stop = "interrupted";
         break;
       }
-      idle?.touch();
+      watch.touch();
       if (next.done || !next.value) {
-        stop = options.signal?.aborted ? "aborted" : signal.aborted ? "interrupted" : "end";
+        stop = watch.endStop();
         break;
       }
-      const room = options.maxBytes - taken;
-      const chunk = next.value.byteLength <= room ? next.value : next.value.subarray(0, room);
+      const chunk = watch.clip(next.value, taken);
       hash?.update(chunk);
       await writer.append(chunk);
       taken += chunk.byteLength;
-      if (head && !(await head.feed(chunk))) {
-        stop = "rejected";
-        await reader.cancel("content type not allowed").catch(() => {});
-        break;
-      }
-      if (chunk !== next.value) {
-        stop = "limit";
-        await reader.cancel("upload size limit reached").catch(() => {});
-        break;
-      }
+      stop = await watch.afterChunk(head, chunk, next.value);
+      if (stop) break;
     }
   } finally {
-    signal.removeEventListener("abort", onAbort);
-    idle?.stop();
-    // Only a storage error leaves the loop without a stop; the body must not hang then either.
-    if (stop === null) await reader.cancel("storage write failed").catch(() => {});
+    // Only a storage error leaves the loop without a stop.
+    await watch.dispose(stop);
     reader.releaseLock();
   }
   // Whatever arrived is kept, as on disk: a cut body resumes from here.
