@@ -2,7 +2,7 @@ import { CATEGORIES, type Category, SESSION_TIMEOUT_MS } from "../protocol/event
 import type { CategoryLimits } from "../protocol/session.ts";
 import { type Cidr, LOOPBACK, parseCidr } from "./http/ip.ts";
 import { CLUSTER_DEFAULTS, type ClusterConfig, loadClusterConfig } from "./config_cluster.ts";
-import { ConfigError } from "./config_error.ts";
+import { ConfigError, httpUrl } from "./config_error.ts";
 
 export { ConfigError };
 export type { RedisConfig, S3Config } from "./config_cluster.ts";
@@ -171,18 +171,12 @@ function parseTrustProxy(variable: string, value: string): Cidr[] {
 }
 
 function parsePublicUrl(variable: string, value: string): string | null {
-  const text = value.trim().replace(/\/$/, "");
-  if (!text) return null;
-  let url: URL | null = null;
-  try {
-    url = new URL(text);
-  } catch {
-    // reported below
-  }
-  if (!url || !/^https?:$/.test(url.protocol) || url.origin !== text) {
+  const parsed = httpUrl(value);
+  if (parsed === null) return null;
+  if (!parsed || parsed.url.origin !== parsed.text) {
     throw new ConfigError(variable, value, "an origin like https://uploads.example (no path)");
   }
-  return url.origin;
+  return parsed.url.origin;
 }
 
 /** Reads the configuration from an environment map; throws ConfigError naming the variable. */

@@ -3,7 +3,7 @@
  * S3-compatible storage, and the node's name. Each is validated here so a node that would
  * not work with the others stops at start, in one line naming the variable.
  */
-import { ConfigError } from "./config_error.ts";
+import { ConfigError, httpUrl } from "./config_error.ts";
 
 export interface RedisConfig {
   /** redis:// or rediss:// (TLS), as given. */
@@ -72,22 +72,16 @@ function parseRedisUrl(value: string): RedisConfig | null {
 }
 
 function parseEndpoint(value: string): string | null {
-  const text = value.trim().replace(/\/$/, "");
-  if (!text) return null;
-  let url: URL | null = null;
-  try {
-    url = new URL(text);
-  } catch {
-    // reported below
-  }
-  if (!url || !/^https?:$/.test(url.protocol) || url.search || url.hash || url.username) {
+  const parsed = httpUrl(value);
+  if (parsed === null) return null;
+  if (!parsed || parsed.url.search || parsed.url.hash || parsed.url.username) {
     throw new ConfigError(
       "H5_S3_ENDPOINT",
       value,
       "an http(s) URL like https://s3.example or http://127.0.0.1:9000",
     );
   }
-  return text;
+  return parsed.text;
 }
 
 function parseFlag(variable: Name, value: string, fallback: boolean): boolean {

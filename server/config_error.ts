@@ -10,3 +10,18 @@ export class ConfigError extends Error {
     this.name = "ConfigError";
   }
 }
+
+/**
+ * An http(s) URL from an environment variable, its trailing slash dropped: null when the
+ * variable is empty, undefined when it is not such a URL (the caller names what it expects).
+ */
+export function httpUrl(value: string): { text: string; url: URL } | null | undefined {
+  const text = value.trim().replace(/\/$/, "");
+  if (!text) return null;
+  try {
+    const url = new URL(text);
+    return /^https?:$/.test(url.protocol) ? { text, url } : undefined;
+  } catch {
+    return undefined;
+  }
+}
