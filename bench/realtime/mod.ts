@@ -27,6 +27,7 @@ import { io, type Socket } from "socket.io-client";
 import type { BenchContext, BenchPart, BenchRow } from "../lib/part.ts";
 import { peakRssMiB, rssMiB, waitForListening } from "../lib/child.ts";
 import { InspectorSession, topFunctions } from "../lib/inspector.ts";
+import { cpuSeconds } from "../cluster/procfs.ts";
 
 const MAIN = new URL("../../server/main.ts", import.meta.url).pathname;
 const PEER_DIR = new URL("./peer/", import.meta.url).pathname;
@@ -289,17 +290,6 @@ export interface ProbeFigures {
   mainThreadFsyncPercent?: number;
   /** Longest stretch the main thread was seen blocked in the kernel. */
   mainThreadLongestDiskWaitMs?: number;
-}
-
-function cpuSeconds(pid: number): number {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    // utime and stime are fields 14 and 15 (1-based), in clock ticks (100 a second on Linux).
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return NaN;
-  }
 }
 
 function schedstat(pid: number): [number, number] {
