@@ -8,6 +8,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { Scope } from "../../../tests/support/scope.ts";
 import { startS3rver } from "../../../tests/support/services.ts";
+import { within } from "../../../tests/support/deadline.ts";
 import { runStorageContract } from "../storage_contract.ts";
 import { makeS3Client, type S3StorageConfig } from "./config.ts";
 import { S3Storage } from "./s3_storage.ts";
@@ -277,6 +278,41 @@ Deno.test("S3Storage - a version 1 manifest (one tail object per generation) is 
     );
     assert.deepEqual((left.Contents ?? []).map((o) => o.Key), [], "no v1 object left");
   } finally {
+    await cleanup();
+  }
+});
+
+Deno.test("S3Storage - a body that stalls mid-way ends as interrupted after the idle timeout, its bytes kept", async () => {
+  const { config, cleanup } = await freshStorage();
+  const client = makeS3Client(config);
+  try {
+    // Slowloris on S3: without the idle watch this write would wait for ever.
+    const storage = new S3Storage({ ...config, idleTimeoutMs: 200 }, client);
+    await storage.create("up1");
+    const data = random(6 * MiB + 1000);
+    let sent = false;
+    const stalled = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (!sent) controller.enqueue(data);
+        sent = true; // then never again, and never closed
+      },
+    }, { highWaterMark: 0 });
+    const result = await within(
+      storage.write("up1", stalled, { offset: 0, maxBytes: 10 * MiB }),
+      "the stalled write to end",
+      10_000,
+    );
+    assert.deepEqual(result, { offset: data.length, bytes: data.length, stop: "interrupted" });
+    assert.equal(await storage.partSize("up1"), data.length);
+    // And it resumes where it stopped.
+    const rest = random(1000);
+    await storage.write("up1", stream(rest, 500), { offset: data.length, maxBytes: 1000 });
+    await storage.finalize("up1", "personal/2026/12/02/up1.bin");
+    const read = await storage.read("personal/2026/12/02/up1.bin");
+    const back = new Uint8Array(await new Response(read.body).arrayBuffer());
+    assert.equal(sha256(back), sha256(new Uint8Array([...data, ...rest])));
+  } finally {
+    client.destroy();
     await cleanup();
   }
 });
